@@ -1,0 +1,64 @@
+"""The ``yolo-hf`` command line: one sub-command module per job.
+
+Each sub-command module exposes ``register(subparsers)`` which adds its parser and sets
+``func`` (a callable taking the parsed ``argparse.Namespace`` and returning an exit code).
+Exit codes: 0 ok, 1 failure, 2 usage error. Set ``YOLO_HF_TRACEBACK=1`` for full tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Sequence
+
+__all__ = ["main", "build_parser"]
+
+_COMMAND_MODULES = ("convert", "push", "pull", "list", "dataset", "eval")
+
+logger = logging.getLogger("yolo_transformers.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level ``yolo-hf`` parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="yolo-hf",
+        description="Ultralytics YOLO <-> Hugging Face: convert checkpoints, push/pull models and datasets.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print debug logs")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"yolo_transformers.cli.{name}_cmd")
+        except ModuleNotFoundError as error:
+            if error.name != f"yolo_transformers.cli.{name}_cmd":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``yolo-hf`` and return its exit code (0 ok, 1 failure, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("yolo-hf: interrupted", file=sys.stderr)
+        return 1
+    except Exception as error:  # one-line message; full traceback on request
+        if os.environ.get("YOLO_HF_TRACEBACK"):
+            raise
+        print(f"yolo-hf {args.command}: error: {error}", file=sys.stderr)
+        print("(set YOLO_HF_TRACEBACK=1 for the full traceback)", file=sys.stderr)
+        return 1
