@@ -1,0 +1,153 @@
+"""``YoloConfig``: the Ultralytics architecture dict plus what transformers and the Hub need around it."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import os
+from typing import Any
+
+from transformers import PreTrainedConfig
+
+from .architecture import TASKS, validate_architecture
+from .errors import ConfigError
+
+__all__ = ["YoloConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+class YoloConfig(PreTrainedConfig):
+    r"""Configuration of a YOLO model converted from (or trained with) Ultralytics.
+
+    Args:
+        architecture (`dict`):
+            The Ultralytics ``model.yaml`` dict, verbatim (``backbone``, ``head``, ``nc``, ``scale``/``scales``,
+            ``end2end``, ``reg_max``, ``kpt_shape``, ...). It is validated against an allowlist of module names and
+            activations before any network is built from it.
+        task (`str`, defaults to `"detect"`):
+            Ultralytics task: one of ``detect``, ``segment``, ``semantic``, ``depth``, ``pose``, ``obb``, ``classify``.
+        image_size (`int` or `list[int]`, defaults to 640):
+            Inference size in pixels the model was trained at (Ultralytics ``imgsz``); ``[height, width]`` if not square.
+        stride (`list[float]`):
+            Output stride of each head level in input pixels, e.g. ``[8.0, 16.0, 32.0]``.
+        num_channels (`int`, defaults to 3):
+            Input channels.
+        conf_threshold / iou_threshold / max_det:
+            Default post-processing settings (Ultralytics ``predict`` defaults: 0.25, 0.7, 300).
+        end_to_end (`bool`, defaults to `False`):
+            Predict with the NMS-free one-to-one branch of a YOLOv10/YOLO26 head (Ultralytics ``predict(nms=False)``)
+            instead of the one-to-many branch plus NMS (Ultralytics' default). Needs a head with a one-to-one branch.
+        ultralytics_version, converter_version, training_date, train_args, metrics, source_sha256, source_file:
+            Provenance of the weights: the Ultralytics release that wrote the checkpoint, this library's version at
+            conversion, the checkpoint's training date (ISO 8601), its training arguments, its final validation
+            metrics, the sha256 and file name of the source ``.pt``.
+    """
+
+    model_type = "yolo"
+
+    architecture: dict | None = None
+    task: str = "detect"
+    image_size: int | list[int] = 640
+    stride: list[float] | None = None
+    num_channels: int = 3
+    conf_threshold: float = 0.25
+    iou_threshold: float = 0.7
+    max_det: int = 300
+    end_to_end: bool = False
+    ultralytics_version: str | None = None
+    converter_version: str | None = None
+    training_date: str | None = None
+    train_args: dict | None = None
+    metrics: dict | None = None
+    source_sha256: str | None = None
+    source_file: str | None = None
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        if self.architecture is not None:
+            self._validate()
+            if self.id2label is None and kwargs.get("num_labels") is None:
+                kwargs["num_labels"] = int(self.architecture["nc"])
+        super().__post_init__(**kwargs)
+        if self.architecture is not None and self.num_labels != self.architecture["nc"]:
+            raise ConfigError(
+                f"id2label has {self.num_labels} classes but architecture.nc={self.architecture['nc']}; "
+                "they must agree (one label per class the head predicts)."
+            )
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        """Check field types and the architecture allowlist; raise ``ConfigError`` naming the field and the fix."""
+        validate_architecture(self.architecture)
+        if self.task not in TASKS:
+            raise ConfigError(f"task={self.task!r} is not one of {', '.join(TASKS)}.")
+        size = self.image_size
+        if isinstance(size, bool) or not (
+            isinstance(size, int) and size > 0
+            or isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)
+        ):
+            raise ConfigError(f"image_size={size!r} must be a positive int or [height, width].")
+        if self.stride is None or not isinstance(self.stride, (list, tuple)) or not self.stride or not all(
+            isinstance(s, numbers.Number) and not isinstance(s, bool) and s > 0 for s in self.stride
+        ):
+            raise ConfigError(f"stride={self.stride!r} must be a non-empty list of positive numbers, e.g. [8, 16, 32].")
+        for name, kind in (("conf_threshold", numbers.Number), ("iou_threshold", numbers.Number), ("max_det", int),
+                           ("num_channels", int)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ConfigError(f"{name}={value!r} must be a {kind.__name__ if kind is int else 'number'}.")
+        if not isinstance(self.end_to_end, bool):
+            raise ConfigError(f"end_to_end={self.end_to_end!r} must be true or false.")
+        if self.end_to_end and not self.has_one_to_one_head:
+            raise ConfigError(
+                "end_to_end=true needs a head with a one-to-one branch (YOLOv10/YOLO26); set it to false for NMS."
+            )
+        for name in ("train_args", "metrics"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, dict):
+                raise ConfigError(f"{name}={value!r} must be a dict or null.")
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def has_one_to_one_head(self) -> bool:
+        """Whether the head has an NMS-free one-to-one branch (YOLOv10, YOLO26)."""
+        if not self.architecture:
+            return False
+        if self.architecture.get("end2end") is not None:
+            return bool(self.architecture["end2end"])
+        return any(row[2] == "v10Detect" for row in self.architecture.get("head", []))
+
+    @property
+    def image_hw(self) -> tuple[int, int]:
+        """``(height, width)`` of the square or rectangular inference size."""
+        if isinstance(self.image_size, int):
+            return self.image_size, self.image_size
+        return int(self.image_size[0]), int(self.image_size[1])
+
+    @property
+    def max_stride(self) -> int:
+        """Largest head stride in pixels (letterbox padding multiple)."""
+        return int(max(self.stride)) if self.stride else 32
+
+    @property
+    def family(self) -> str | None:
+        """Model family guessed from the architecture (``yolov8``, ``yolo11``, ``yolo26``, ...), if recognisable."""
+        yaml_file = (self.architecture or {}).get("yaml_file", "")
+        name = os.path.basename(str(yaml_file)).lower()
+        for family in ("yolov3", "yolov5", "yolov6", "yolov8", "yolov9", "yolov10", "yolo11", "yolo12", "yolo26"):
+            if name.startswith(family):
+                return family
+        return None
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *args: Any, **kwargs: Any) -> YoloConfig:
+        """Load a config; a malformed ``config.json`` raises ``ConfigError`` naming the file."""
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except ConfigError as error:
+            raise type(error)(f"{pretrained_model_name_or_path}/config.json: {error}") from None
+        except TypeError as error:  # a field of a type the dataclass cannot take
+            raise ConfigError(
+                f"{pretrained_model_name_or_path}/config.json: {error}. Re-create the folder with "
+                "`python -m yolo_transformers.convert best.pt --output DIR`."
+            ) from None

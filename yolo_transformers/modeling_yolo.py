@@ -1,0 +1,254 @@
+"""YOLO models as transformers ``PreTrainedModel``s, built from Ultralytics' own model classes.
+
+The Ultralytics network lives at ``self.model`` so every state-dict key is ``"model." + <Ultralytics key>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from .architecture import build_network, configure_head
+from .configuration_yolo import YoloConfig
+from .errors import TaskMismatchError
+
+__all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetectionOutput", "model_class_for_task",
+           "register_task_class"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class YoloObjectDetectionOutput(ModelOutput):
+    r"""Output of :class:`YoloForObjectDetection`.
+
+    Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            Total training loss, returned when ``labels`` are given.
+        loss_dict (`dict[str, torch.Tensor]`, *optional*):
+            The loss components (``box``, ``cls``, ``dfl``), returned with ``loss``.
+        logits (`torch.Tensor` of shape `(batch_size, num_anchors, num_labels)`):
+            Raw class logits (before the sigmoid) for every anchor point. ``num_anchors`` is the number of grid
+            cells over all head levels, e.g. 8400 for a 640×640 input with strides 8/16/32. For end-to-end heads
+            (YOLOv10, YOLO26 with ``config.end_to_end``) these are the one-to-one branch's logits.
+        pred_boxes (`torch.Tensor` of shape `(batch_size, num_anchors, 4)`):
+            Boxes as ``(center_x, center_y, width, height)`` normalized to ``[0, 1]`` by the network input width and
+            height (the letterboxed ``pixel_values``, padding included). Use
+            :meth:`YoloImageProcessor.post_process_object_detection` for absolute ``xyxy`` boxes in the original image.
+        hidden_states (`tuple[torch.Tensor]`, *optional*):
+            Feature maps entering the head, one per level, each `(batch_size, channels, height, width)`; returned
+            with ``output_hidden_states=True``.
+    """
+
+    loss: torch.Tensor | None = None
+    loss_dict: dict | None = None
+    logits: torch.Tensor | None = None
+    pred_boxes: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+
+
+class YoloPreTrainedModel(PreTrainedModel):
+    """Base class of YOLO models: holds the Ultralytics network in ``self.model``."""
+
+    config_class = YoloConfig
+    config: YoloConfig
+    base_model_prefix = "yolo"
+    main_input_name = "pixel_values"
+    input_modalities = ("image",)
+    supports_gradient_checkpointing = False
+    #: Ultralytics task this class serves; checked against ``config.task``.
+    task: str = ""
+
+    def __init__(self, config: YoloConfig) -> None:
+        super().__init__(config)
+        if config.architecture is None:
+            raise TaskMismatchError(
+                f"{type(self).__name__} needs a YoloConfig with an architecture; create it with "
+                "`python -m yolo_transformers.convert best.pt --output DIR` or YoloConfig(architecture=...)."
+            )
+        if self.task and config.task != self.task:
+            raise TaskMismatchError(
+                f"config.task={config.task!r} but {type(self).__name__} serves task {self.task!r}; load it with the "
+                f"class for {config.task!r} (or the Auto class)."
+            )
+        self.model = build_network(config.architecture, config.task, config.stride, config.num_channels)
+        self.post_init()
+
+    # ------------------------------------------------------------------ initialisation
+    def _init_weights(self, module: nn.Module) -> None:
+        """Initialise like Ultralytics: PyTorch defaults for layers, then the head's prior biases."""
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            if getattr(module, "weight", None) is not None:
+                init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+                if module.bias is not None:
+                    fan_in = module.weight.shape[1] * math.prod(module.weight.shape[2:])
+                    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+                    init.uniform_(module.bias, -bound, bound)
+        elif isinstance(module, nn.BatchNorm2d):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+            init.zeros_(module.running_mean)
+            init.ones_(module.running_var)
+            init.zeros_(module.num_batches_tracked)
+        elif hasattr(module, "bias_init") and hasattr(module, "cv2") and hasattr(module, "cv3"):
+            self._init_head_biases(module)
+
+    @staticmethod
+    def _init_head_biases(head: nn.Module) -> None:
+        """Ultralytics' Detect prior: box bias 2.0, class bias for ~0.01 objects per 640-px image."""
+        branches = [(head.cv2, head.cv3)]
+        if getattr(head, "one2one_cv2", None) is not None:
+            branches.append((head.one2one_cv2, head.one2one_cv3))
+        for box_head, cls_head in branches:
+            if box_head is None or cls_head is None:
+                continue
+            for level, (box_branch, cls_branch) in enumerate(zip(box_head, cls_head)):
+                stride = float(head.stride[level])
+                init.constant_(box_branch[-1].bias, 2.0)
+                init.constant_(cls_branch[-1].bias, math.log(5 / head.nc / (640 / stride) ** 2))
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def network(self) -> nn.Module:
+        """The underlying Ultralytics model (``DetectionModel``, ``PoseModel``, ...)."""
+        return self.model
+
+    def _head_inputs(self, pixel_values: torch.Tensor) -> list[torch.Tensor]:
+        """Run every layer but the head, as Ultralytics' ``_predict_once`` does.
+
+        Args:
+            pixel_values: `(batch_size, channels, height, width)` in ``[0, 1]``.
+
+        Returns:
+            The feature maps the head reads, one per head input, each `(batch_size, C_i, H_i, W_i)`.
+        """
+        layers = self.model.model
+        saved: list[torch.Tensor | None] = []
+        x = pixel_values
+        for layer in layers[:-1]:
+            if layer.f != -1:
+                x = saved[layer.f] if isinstance(layer.f, int) else [x if j == -1 else saved[j] for j in layer.f]
+            x = layer(x)
+            saved.append(x if layer.i in self.model.save else None)
+        head = layers[-1]
+        sources = [head.f] if isinstance(head.f, int) else head.f
+        return [x if j == -1 else saved[j] for j in sources]
+
+    def _as_input(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Move ``pixel_values`` to the model's device and dtype."""
+        return pixel_values.to(device=self.device, dtype=self.dtype)
+
+
+class YoloForObjectDetection(YoloPreTrainedModel):
+    """YOLO object detector (YOLOv3u/v5u/v8/v9/v10/11/12/26) as a transformers model.
+
+    Example:
+        >>> from yolo_transformers import YoloForObjectDetection, YoloImageProcessor
+        >>> model = YoloForObjectDetection.from_pretrained("path/to/converted")
+        >>> processor = YoloImageProcessor.from_pretrained("path/to/converted")
+        >>> inputs = processor(images=image, return_tensors="pt")
+        >>> outputs = model(**inputs)
+        >>> detections = processor.post_process_object_detection(outputs, 0.25, [image.size[::-1]])
+    """
+
+    task = "detect"
+
+    def __init__(self, config: YoloConfig) -> None:
+        super().__init__(config)
+        configure_head(self.model.model[-1], end_to_end=config.end_to_end)
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        labels: list[dict[str, torch.Tensor]] | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> YoloObjectDetectionOutput | tuple:
+        r"""Detect objects.
+
+        Args:
+            pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, letterboxed by
+                :class:`YoloImageProcessor`; height and width must be multiples of the largest stride.
+            labels: Training targets, one dict per image with ``class_labels`` `(num_boxes,)` and ``boxes``
+                `(num_boxes, 4)` normalized ``(cx, cy, w, h)``.
+            output_hidden_states: Also return the feature maps entering the head.
+            return_dict: Return a :class:`YoloObjectDetectionOutput` (default) instead of a tuple.
+
+        Returns:
+            :class:`YoloObjectDetectionOutput`.
+        """
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        pixel_values = self._as_input(pixel_values)
+        features = self._head_inputs(pixel_values)
+        head = self.model.model[-1]
+        loss = loss_dict = None
+        if labels is not None:
+            loss, loss_dict = self._compute_loss(features, labels, pixel_values)
+        branch = head.one2one if head.end2end else head.one2many
+        raw = head.forward_head(features, **branch)
+        decoded = head._get_decode_boxes(raw)  # (B, 4, A) pixels: xyxy when end-to-end, else xywh
+        if head.end2end:
+            x1y1, x2y2 = decoded.split(2, dim=1)
+            decoded = torch.cat(((x1y1 + x2y2) / 2, x2y2 - x1y1), dim=1)
+        height, width = pixel_values.shape[-2:]
+        scale = decoded.new_tensor([width, height, width, height]).view(1, 4, 1)
+        pred_boxes = (decoded / scale).transpose(1, 2)
+        logits = raw["scores"].transpose(1, 2)
+        hidden_states = tuple(features) if output_hidden_states else None
+        if not return_dict:
+            return tuple(v for v in (loss, logits, pred_boxes, hidden_states) if v is not None)
+        return YoloObjectDetectionOutput(
+            loss=loss, loss_dict=loss_dict, logits=logits, pred_boxes=pred_boxes, hidden_states=hidden_states
+        )
+
+    def _compute_loss(self, features, labels, pixel_values):  # noqa: D401 - filled in by the training issue
+        """Ultralytics' detection loss for transformers-format labels."""
+        from .loss import detection_loss
+
+        return detection_loss(self, features, labels, pixel_values)
+
+    def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The head's inference tensor exactly as Ultralytics returns it (used to prove conversion parity).
+
+        Returns:
+            `(batch_size, 4 + num_labels, num_anchors)` boxes (xywh pixels, or xyxy when end-to-end) and sigmoid
+            class scores.
+        """
+        outputs = self.forward(pixel_values)
+        height, width = pixel_values.shape[-2:]
+        boxes = outputs.pred_boxes * outputs.pred_boxes.new_tensor([width, height, width, height])
+        if self.model.model[-1].end2end:
+            boxes = torch.cat((boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2), dim=-1)
+        return torch.cat((boxes, outputs.logits.sigmoid()), dim=-1).transpose(1, 2)
+
+
+_MODEL_CLASS_FOR_TASK: dict[str, type[YoloPreTrainedModel]] = {"detect": YoloForObjectDetection}
+
+
+def register_task_class(task: str, model_class: type[YoloPreTrainedModel]) -> None:
+    """Register the model class that serves an Ultralytics task (used by the converter and the Hub loader)."""
+    _MODEL_CLASS_FOR_TASK[task] = model_class
+
+
+def model_class_for_task(task: str) -> type[YoloPreTrainedModel]:
+    """The ``YoloFor...`` class for an Ultralytics task name.
+
+    Raises:
+        UnsupportedTaskError: No class serves the task yet.
+    """
+    from .errors import UnsupportedTaskError
+
+    if task not in _MODEL_CLASS_FOR_TASK:
+        raise UnsupportedTaskError(
+            f"task {task!r} has no model class yet; supported: {', '.join(sorted(_MODEL_CLASS_FOR_TASK))}."
+        )
+    return _MODEL_CLASS_FOR_TASK[task]
