@@ -1,0 +1,362 @@
+"""``YoloImageProcessor``: Ultralytics' letterbox preprocessing and detection post-processing for transformers.
+
+Preprocessing reproduces ``YOLO.predict`` pixel for pixel: aspect-preserving bilinear resize (OpenCV), centered
+padding with 114 to a stride multiple (one image, or a batch of same-size images) or to the full
+``image_size`` (a batch of mixed sizes), RGB, ``/ 255``, no mean/std.
+
+Post-processing turns the model's ``logits`` (raw class logits) and ``pred_boxes`` (normalised ``cx, cy, w, h``
+relative to the network input) into per-image ``scores``, ``labels`` and absolute ``xyxy`` boxes in the
+original image, with Ultralytics' NMS (classic heads) or top-k selection (end-to-end heads). Only the
+original image sizes are needed: the letterbox geometry is recomputed from them, so
+``pipeline("object-detection")`` works unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
+from transformers.processing_utils import ImagesKwargs
+
+from ._letterbox import (
+    ChannelFormat,
+    LetterboxGeometry,
+    SingleImage,
+    compute_letterbox,
+    letterbox_image,
+    network_input_shape,
+    scale_boxes_to_original,
+    to_rgb_array,
+)
+from ._nms import KeptDetections, end_to_end_topk, non_max_suppression
+
+__all__ = ["YoloImageProcessor", "YoloImageProcessorKwargs", "LetterboxGeometry", "KeptDetections"]
+
+logger = logging.getLogger(__name__)
+
+ImageBatch = SingleImage | Sequence[SingleImage]
+SizeLike = Sequence[int] | torch.Tensor
+
+
+class YoloImageProcessorKwargs(ImagesKwargs, total=False):
+    """Keyword arguments ``YoloImageProcessor`` accepts (saved in ``preprocessor_config.json``)."""
+
+    image_size: int | list[int]
+    stride: int
+    minimal_padding: bool
+    pad_value: int
+    conf_threshold: float
+    iou_threshold: float
+    max_det: int
+    agnostic_nms: bool
+    end_to_end: bool
+
+
+def _flatten_images(images: Any) -> list[SingleImage]:
+    """Flatten one image, a list of images, or a 4-D array/tensor batch into a list of single images."""
+    if isinstance(images, (np.ndarray, torch.Tensor)) and images.ndim == 4:
+        return list(images)
+    if isinstance(images, (list, tuple)):
+        return [img for item in images for img in _flatten_images(item)]
+    return [images]
+
+
+def _output_field(outputs: Any, name: str) -> torch.Tensor:
+    """Read ``name`` from a ``ModelOutput``, dict or object."""
+    value = outputs[name] if isinstance(outputs, Mapping) else getattr(outputs, name, None)
+    if value is None:
+        raise ValueError(f"Model outputs have no '{name}'; expected logits (B, A, C) and pred_boxes (B, A, 4)")
+    return value
+
+
+def _as_size_list(sizes: SizeLike | Sequence[SizeLike], batch: int, what: str) -> list[tuple[int, int]]:
+    """Normalise ``(B, 2)`` sizes (tensor or nested sequence) to a list of ``(height, width)`` int pairs."""
+    if isinstance(sizes, torch.Tensor):
+        sizes = sizes.tolist()
+    pairs = [(int(h), int(w)) for h, w in sizes]
+    if len(pairs) != batch:
+        raise ValueError(f"Got {len(pairs)} {what} for a batch of {batch} predictions")
+    return pairs
+
+
+def _cxcywh_to_xyxy_pixels(pred_boxes: torch.Tensor, input_sizes: list[tuple[int, int]]) -> torch.Tensor:
+    """``(B, A, 4)`` normalised ``(cx, cy, w, h)`` -> ``(B, A, 4)`` ``(x1, y1, x2, y2)`` input pixels."""
+    scale = torch.tensor([[w, h, w, h] for h, w in input_sizes], dtype=pred_boxes.dtype, device=pred_boxes.device)
+    xywh = pred_boxes * scale[:, None, :]
+    center, half = xywh[..., :2], xywh[..., 2:] / 2
+    return torch.cat((center - half, center + half), dim=-1)
+
+
+class YoloImageProcessor(BaseImageProcessor):
+    r"""Image processor for Ultralytics YOLO models: letterbox in, NMS / top-k and un-letterbox out.
+
+    Args:
+        image_size (`int` or `list[int]`, *optional*, defaults to 640):
+            Letterbox target, a square side or ``[height, width]`` in pixels. Rounded up to a multiple of
+            ``stride`` when used, as Ultralytics' ``check_imgsz`` does.
+        stride (`int`, *optional*, defaults to 32):
+            Largest model stride in pixels.
+        minimal_padding (`bool`, *optional*, defaults to `True`):
+            Pad only to a stride multiple (Ultralytics ``LetterBox(auto=True)``, what ``YOLO.predict`` does for
+            one image or a batch of same-size images). A batch of mixed sizes is always padded to the full
+            ``image_size`` so it can be stacked, exactly like Ultralytics' predictor. `False` always pads fully.
+        pad_value (`int`, *optional*, defaults to 114):
+            Padding intensity on the 0-255 scale.
+        conf_threshold (`float`, *optional*, defaults to 0.25):
+            Default score threshold of :meth:`post_process_object_detection`.
+        iou_threshold (`float`, *optional*, defaults to 0.7):
+            NMS IoU threshold.
+        max_det (`int`, *optional*, defaults to 300):
+            Maximum detections per image.
+        agnostic_nms (`bool`, *optional*, defaults to `False`):
+            Class-agnostic NMS (for end-to-end heads: one label per anchor).
+        end_to_end (`bool`, *optional*, defaults to `False`):
+            The head is NMS-free (YOLOv10, YOLO26 one-to-one branch): select by top-k instead of NMS.
+    """
+
+    model_input_names = ["pixel_values"]
+    valid_kwargs = YoloImageProcessorKwargs
+
+    def __init__(
+        self,
+        image_size: int | Sequence[int] = 640,
+        stride: int = 32,
+        minimal_padding: bool = True,
+        pad_value: int = 114,
+        conf_threshold: float = 0.25,
+        iou_threshold: float = 0.7,
+        max_det: int = 300,
+        agnostic_nms: bool = False,
+        end_to_end: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_size = int(image_size) if isinstance(image_size, (int, np.integer)) else [int(s) for s in image_size]
+        self.stride = int(stride)
+        self.minimal_padding = bool(minimal_padding)
+        self.pad_value = int(pad_value)
+        self.conf_threshold = float(conf_threshold)
+        self.iou_threshold = float(iou_threshold)
+        self.max_det = int(max_det)
+        self.agnostic_nms = bool(agnostic_nms)
+        self.end_to_end = bool(end_to_end)
+
+    # ------------------------------------------------------------------ geometry
+
+    def letterbox_shape(self, image_size: int | Sequence[int] | None = None) -> tuple[int, int]:
+        """Return the ``(height, width)`` letterbox target in pixels (``image_size`` rounded up to the stride)."""
+        requested = self.image_size if image_size is None else image_size
+        shape = network_input_shape(requested, self.stride)
+        if shape != network_input_shape(requested, 1):
+            logger.warning("image_size=%s is not a multiple of stride %d, using %s", requested, self.stride, shape)
+        return shape
+
+    def letterbox_geometry(
+        self,
+        original_sizes: Sequence[SizeLike] | torch.Tensor,
+        image_size: int | Sequence[int] | None = None,
+        minimal_padding: bool | None = None,
+    ) -> list[LetterboxGeometry]:
+        """Letterbox geometry of a batch, with the batching rule preprocessing uses.
+
+        Minimal (stride-multiple) padding applies only when ``minimal_padding`` is on and every image of the
+        batch has the same size; otherwise every image is padded to the full letterbox shape.
+
+        Args:
+            original_sizes: ``(B, 2)`` ``(height, width)`` of the original images in pixels.
+            image_size: Override of ``self.image_size``.
+            minimal_padding: Override of ``self.minimal_padding``.
+
+        Returns:
+            One :class:`LetterboxGeometry` per image.
+        """
+        sizes = _as_size_list(original_sizes, len(original_sizes), "sizes")
+        minimal = self.minimal_padding if minimal_padding is None else minimal_padding
+        auto = minimal and len(set(sizes)) == 1
+        shape = self.letterbox_shape(image_size)
+        return [compute_letterbox(size, shape, self.stride, auto) for size in sizes]
+
+    # ------------------------------------------------------------------ preprocessing
+
+    def __call__(self, images: ImageBatch, *args: Any, **kwargs: Any) -> BatchFeature:
+        """Same as :meth:`preprocess`."""
+        return self.preprocess(images, *args, **kwargs)
+
+    def preprocess(
+        self,
+        images: ImageBatch,
+        return_tensors: str | None = "pt",
+        image_size: int | Sequence[int] | None = None,
+        minimal_padding: bool | None = None,
+        pad_value: int | None = None,
+        input_data_format: ChannelFormat | None = None,
+        return_letterbox: bool = False,
+        **kwargs: Any,
+    ) -> BatchFeature:
+        """Letterbox a batch of images exactly like Ultralytics' predictor.
+
+        Args:
+            images: A PIL image, NumPy array, torch tensor or path, or a list of them; a 4-D array/tensor is a
+                batch. Arrays are **RGB** (transformers' convention; Ultralytics' own NumPy inputs are BGR),
+                ``(H, W[, C])`` or ``(C, H, W)``, uint8, uint16 (high byte kept, as Ultralytics) or float on
+                the 0-255 scale. PIL images of any mode are converted as Ultralytics does (EXIF orientation
+                applied, ``I;16`` shifted to 8 bits, others ``convert("RGB")``, so alpha is dropped).
+            return_tensors: ``"pt"`` (default), ``"np"``, or None (a list of ``(3, H, W)`` arrays).
+            image_size: Override of ``self.image_size``.
+            minimal_padding: Override of ``self.minimal_padding``.
+            pad_value: Override of ``self.pad_value``.
+            input_data_format: Channel axis of arrays/tensors, inferred when None.
+            return_letterbox: Also return ``original_sizes`` and ``resized_sizes`` ``(B, 2)`` (height, width) and
+                ``paddings`` ``(B, 4)`` (top, bottom, left, right), int64, in pixels. Off by default because
+                models receive every key of the returned features.
+            **kwargs: Ignored, logged (accepted for compatibility with generic callers).
+
+        Returns:
+            ``BatchFeature`` with ``pixel_values`` ``(B, 3, H, W)`` float32 in ``[0, 1]``, RGB.
+        """
+        if kwargs:
+            logger.debug("YoloImageProcessor.preprocess ignores %s", sorted(kwargs))
+        arrays = [to_rgb_array(img, input_data_format) for img in _flatten_images(images)]
+        if not arrays:
+            raise ValueError("No images given to YoloImageProcessor")
+        geometry = self.letterbox_geometry([a.shape[:2] for a in arrays], image_size, minimal_padding)
+        fill = self.pad_value if pad_value is None else int(pad_value)
+        padded = [letterbox_image(a, g, fill) for a, g in zip(arrays, geometry)]
+        pixel_values = self._to_pixel_values(padded)
+        data: dict[str, Any] = {"pixel_values": pixel_values}
+        if return_letterbox:
+            data.update(self._geometry_tensors(geometry))
+        if return_tensors == "np":
+            data = {k: v.numpy() for k, v in data.items()}
+        elif return_tensors is None:
+            data = {k: list(v.numpy()) for k, v in data.items()}
+        elif return_tensors != "pt":
+            raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    @staticmethod
+    def _to_pixel_values(padded: list[np.ndarray]) -> torch.Tensor:
+        """Stack ``(H, W, 3)`` letterboxed arrays into ``(B, 3, H, W)`` float32 ``/ 255`` (Ultralytics' order)."""
+        if len(padded) == 1:
+            batch = torch.from_numpy(np.require(padded[0], requirements=["W"])).unsqueeze(0)
+        else:
+            batch = torch.from_numpy(np.stack(padded))
+        return batch.permute(0, 3, 1, 2).contiguous().float().div_(255)
+
+    @staticmethod
+    def _geometry_tensors(geometry: list[LetterboxGeometry]) -> dict[str, torch.Tensor]:
+        """Per-image letterbox geometry as int64 tensors."""
+        return {
+            "original_sizes": torch.tensor([g.original_size for g in geometry], dtype=torch.int64),
+            "resized_sizes": torch.tensor([g.resized_size for g in geometry], dtype=torch.int64),
+            "paddings": torch.tensor([g.padding for g in geometry], dtype=torch.int64),
+        }
+
+    # ------------------------------------------------------------------ post-processing
+
+    def post_process_object_detection(
+        self,
+        outputs: Any,
+        threshold: float | None = None,
+        target_sizes: SizeLike | Sequence[SizeLike] | None = None,
+        *,
+        iou_threshold: float | None = None,
+        max_det: int | None = None,
+        agnostic_nms: bool | None = None,
+        end_to_end: bool | None = None,
+        input_size: Sequence[int] | None = None,
+    ) -> list[dict[str, torch.Tensor]]:
+        """Turn raw head outputs into detections in original-image pixels.
+
+        Args:
+            outputs: Model output (or mapping) with ``logits`` ``(B, A, C)`` raw class logits (before sigmoid)
+                and ``pred_boxes`` ``(B, A, 4)`` normalised ``(cx, cy, w, h)`` relative to the network input
+                width/height. Computed in float32.
+            threshold: Keep detections scoring strictly above this; None uses ``conf_threshold``.
+            target_sizes: ``(B, 2)`` ``(height, width)`` of the original images (list or tensor). The network
+                input size and letterbox are recomputed from them with the preprocessing rule. None returns
+                boxes in network-input pixels.
+            iou_threshold: Override of ``self.iou_threshold``.
+            max_det: Override of ``self.max_det``.
+            agnostic_nms: Override of ``self.agnostic_nms``.
+            end_to_end: Override of ``self.end_to_end`` (top-k selection instead of NMS).
+            input_size: ``(height, width)`` of the network input actually used (``pixel_values.shape[-2:]``).
+                Needed when ``target_sizes`` is None and minimal padding was used; otherwise derived.
+
+        Returns:
+            One dict per image: ``scores`` ``(N,)`` float32, ``labels`` ``(N,)`` int64 and ``boxes`` ``(N, 4)``
+            float32 absolute ``(x1, y1, x2, y2)`` pixels, ordered by descending score.
+        """
+        logits = _output_field(outputs, "logits").float()
+        pred_boxes = _output_field(outputs, "pred_boxes").float()
+        batch = logits.shape[0]
+        originals = None if target_sizes is None else _as_size_list(target_sizes, batch, "target sizes")
+        input_sizes = self._input_sizes(batch, originals, input_size)
+        boxes = _cxcywh_to_xyxy_pixels(pred_boxes, input_sizes)
+        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        results = []
+        for i, det in enumerate(kept):
+            det_boxes = boxes[i][det.indices]
+            if originals is not None:
+                det_boxes = scale_boxes_to_original(det_boxes, input_sizes[i], originals[i])
+            results.append({"scores": det.scores, "labels": det.labels, "boxes": det_boxes})
+        return results
+
+    def select_detections(
+        self,
+        scores: torch.Tensor,
+        boxes: torch.Tensor,
+        threshold: float | None = None,
+        iou_threshold: float | None = None,
+        max_det: int | None = None,
+        agnostic_nms: bool | None = None,
+        end_to_end: bool | None = None,
+    ) -> list[KeptDetections]:
+        """Pick detections (NMS or end-to-end top-k) and return kept anchor indices, for task heads to reuse.
+
+        Args:
+            scores: ``(B, A, C)`` class probabilities (after sigmoid).
+            boxes: ``(B, A, 4)`` ``(x1, y1, x2, y2)`` network-input pixels (unused by end-to-end selection).
+            threshold, iou_threshold, max_det, agnostic_nms, end_to_end: Overrides of the processor's settings.
+
+        Returns:
+            One :class:`KeptDetections` (anchor ``indices``, ``scores``, ``labels``) per image; gather boxes,
+            mask coefficients, keypoints, ... with ``indices``.
+        """
+        return self._select(scores, boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+
+    def _select(
+        self,
+        scores: torch.Tensor,
+        boxes: torch.Tensor,
+        threshold: float | None,
+        iou_threshold: float | None,
+        max_det: int | None,
+        agnostic_nms: bool | None,
+        end_to_end: bool | None,
+    ) -> list[KeptDetections]:
+        """Resolve defaults and dispatch to NMS or end-to-end top-k."""
+        conf = self.conf_threshold if threshold is None else float(threshold)
+        limit = self.max_det if max_det is None else int(max_det)
+        agnostic = self.agnostic_nms if agnostic_nms is None else bool(agnostic_nms)
+        if self.end_to_end if end_to_end is None else end_to_end:
+            return end_to_end_topk(scores, conf, limit, agnostic)
+        iou = self.iou_threshold if iou_threshold is None else float(iou_threshold)
+        return non_max_suppression(scores, boxes, conf, iou, limit, agnostic)
+
+    def _input_sizes(
+        self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None
+    ) -> list[tuple[int, int]]:
+        """Network input ``(height, width)`` per image: given, derived from original sizes, or the full shape."""
+        if input_size is not None:
+            height, width = (int(s) for s in input_size)
+            return [(height, width)] * batch
+        if originals is not None:
+            return [g.input_size for g in self.letterbox_geometry(originals)]
+        if self.minimal_padding:
+            logger.info("post_process_object_detection: no target_sizes/input_size, assuming a full-size input")
+        return [self.letterbox_shape()] * batch
