@@ -8,3 +8,12 @@ os.environ.setdefault("YOLO_OFFLINE", "1")  # Ultralytics would otherwise probe 
 os.environ["HF_HUB_DISABLE_XET"] = "1"  # classic LFS protocol against the local Hub server
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# The local Hub must be set up before anything imports huggingface_hub or datasets: it binds
+# a loopback port and sets HF_ENDPOINT, HF_HUB_DISABLE_XET and a private HF_HOME (all read at import time).
+import pytest  # noqa: E402
+
+pytest.register_assert_rewrite("tests.hub_server")
+import tests.hub_server.fixtures  # noqa: E402,F401
+
+pytest_plugins = ["tests.hub_server.fixtures"]

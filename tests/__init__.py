@@ -1,0 +1,1 @@
+"""Test suite of yolo_transformers."""
