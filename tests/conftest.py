@@ -16,4 +16,4 @@ import pytest  # noqa: E402
 pytest.register_assert_rewrite("tests.hub_server")
 import tests.hub_server.fixtures  # noqa: E402,F401
 
-pytest_plugins = ["tests.hub_server.fixtures"]
+pytest_plugins = ["tests.hub_server.fixtures", "tests.fixtures.plugin"]

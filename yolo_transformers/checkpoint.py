@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import importlib
 import logging
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ _ALLOWED_DATA_GLOBALS = frozenset(
         "ultralytics.nn.tasks.YOLOv10DetectionModel",  # YOLOv10, mapped to DetectionModel
         "ultralytics.utils.loss.v10DetectLoss",
         "builtins.getattr",  # Ultralytics' restricted loader replaces it with an nn.Module-attribute-only getattr
+        "dill._dill._load_type",  # replaced by a loader that returns only builtin data types (set, tuple, ...)
         "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib._local.PosixPath", "pathlib._local.WindowsPath",
         "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
         "torchvision.transforms.transforms.Compose", "torchvision.transforms.transforms.Normalize",
@@ -46,6 +48,12 @@ _ALLOWED_DATA_GLOBALS = frozenset(
         "torchvision.transforms.transforms.ToTensor", "torchvision.transforms.functional.InterpolationMode",
     }
 )
+# Module paths of Ultralytics releases before 8.0.44, for trusted (full) unpickling.
+_LEGACY_MODULES = {
+    "ultralytics.yolo.utils": "ultralytics.utils",
+    "ultralytics.yolo.v8": "ultralytics.models.yolo",
+    "ultralytics.yolo.data": "ultralytics.data",
+}
 _MODULE_NAMESPACES = ("ultralytics.nn.modules", "ultralytics.nn.tasks", "torch.nn.modules")
 _CLASS_NAMESPACES = ("ultralytics.utils.loss", "ultralytics.utils.tal")
 # Ultralytics network classes that are not one of the tasks we serve.
@@ -68,7 +76,7 @@ def file_sha256(path: Path) -> str:
 
 def _is_allowed_global(name: str) -> bool:
     """Whether a ``module.Qualname`` global referenced by a checkpoint pickle is on the allowlist."""
-    if name in _ALLOWED_DATA_GLOBALS:
+    if name in _ALLOWED_DATA_GLOBALS or _is_numpy_dtype_global(name):
         return True
     module_name, _, attribute = name.rpartition(".")
     in_module_namespace = any(module_name == ns or module_name.startswith(ns + ".") for ns in _MODULE_NAMESPACES)
@@ -145,6 +153,84 @@ def resolve_checkpoint_path(checkpoint: str | Path) -> Path:
             )
         return fetched
     raise CheckpointError(f"{checkpoint}: no such file. Check the path (e.g. runs/detect/train/weights/best.pt).")
+
+
+def _restricted_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` for unpickling: only methods of nn.Module classes/instances and enum members (as Ultralytics pickles)."""
+    import enum
+
+    if name.startswith("_"):
+        raise UnsafeCheckpointError(f"checkpoint asked for private attribute {name!r} of {type(obj).__name__}; refused.")
+    if isinstance(obj, type) and issubclass(obj, (torch.nn.Module, enum.Enum)):
+        return getattr(obj, name)
+    if isinstance(obj, torch.nn.Module) and name in {"forward", "forward_fuse"}:
+        return getattr(type(obj), name).__get__(obj)
+    raise UnsafeCheckpointError(f"checkpoint asked for getattr({type(obj).__name__}, {name!r}); refused.")
+
+
+# Ultralytics 8.1-8.2 pickled with dill when it was installed; dill names builtin types through ``_load_type``.
+_DILL_BUILTIN_TYPES = {t.__name__: t for t in (set, frozenset, list, dict, tuple, bool, int, float, complex, str, bytes,
+                                               type(None), slice, range)}
+
+
+def _restricted_dill_load_type(name: str) -> type:
+    """dill's ``_load_type`` limited to plain builtin data types."""
+    if name not in _DILL_BUILTIN_TYPES:
+        raise UnsafeCheckpointError(f"checkpoint asked dill for type {name!r}; only plain data types are allowed.")
+    return _DILL_BUILTIN_TYPES[name]
+
+
+def _resolve_allowed(name: str) -> Any:
+    """The object an allowlisted global name stands for (legacy names map to their current classes)."""
+    import pathlib
+
+    import numpy as np
+
+    aliases: dict[str, Any] = {
+        "builtins.getattr": _restricted_getattr,
+        "dill._dill._load_type": _restricted_dill_load_type,
+        "ultralytics.nn.modules.block.Silence": torch.nn.Identity,
+        "numpy.core.multiarray.scalar": np.float64(0).__reduce__()[0],
+        "numpy._core.multiarray.scalar": np.float64(0).__reduce__()[0],
+        "numpy.dtype": np.dtype,
+    }
+    if name in aliases:
+        return aliases[name]
+    if name.startswith("pathlib."):
+        return pathlib.WindowsPath if os.name == "nt" else pathlib.PosixPath
+    if name == "ultralytics.nn.tasks.YOLOv10DetectionModel":
+        from ultralytics.nn.tasks import DetectionModel
+
+        return DetectionModel
+    if name == "ultralytics.utils.loss.v10DetectLoss":
+        from ultralytics.utils.loss import E2EDetectLoss
+
+        return E2EDetectLoss
+    if name == "ultralytics.yolo.utils.IterableSimpleNamespace":
+        name = "ultralytics.utils.IterableSimpleNamespace"
+    module_name, _, attribute = name.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _torch_load(path: Path, allowed: list[str] | None) -> Any:
+    """``torch.load`` with ``weights_only=True`` and exactly the allowlisted globals (all of them when trusted)."""
+    if allowed is None:
+        from ultralytics.nn.tasks import temporary_modules
+
+        with temporary_modules(modules=_LEGACY_MODULES):
+            return torch.load(str(path), map_location="cpu", weights_only=False)
+    import numpy as np
+
+    safe = [(_resolve_allowed(name), name) for name in allowed]
+    safe.append(type(np.dtype(np.float64)))  # built dynamically: not listed by the global scan
+    if "dill._dill._load_type" in allowed:  # the types it returns are then called to rebuild plain data
+        safe.extend(_DILL_BUILTIN_TYPES.values())
+    with torch.serialization.safe_globals(safe):
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+
+
+def _is_numpy_dtype_global(name: str) -> bool:
+    return name.startswith("numpy.dtypes.") and name.rpartition(".")[2].endswith("DType")
 
 
 @dataclass
@@ -257,24 +343,26 @@ def load_checkpoint(checkpoint: str | Path, *, trust_checkpoint: bool = False, k
         UnsupportedTaskError: An RT-DETR, YOLO-World or YOLOE checkpoint.
     """
     path = resolve_checkpoint_path(checkpoint)
-    from ultralytics.nn.tasks import torch_safe_load
-
     if trust_checkpoint:
         logger.warning("--trust-checkpoint: unpickling %s without an allowlist; it can run arbitrary code.", path)
+        allowed: list[str] | None = None
     else:
-        refused = sorted(name for name in scan_checkpoint_globals(path) if not _is_allowed_global(name))
+        names = scan_checkpoint_globals(path)
+        refused = sorted(name for name in names if not _is_allowed_global(name))
         if refused:
             raise UnsafeCheckpointError(
                 f"{path} references code outside the Ultralytics/torch allowlist: {', '.join(refused)}. Nothing was "
                 "run. If you trust this file (e.g. custom modules you wrote), pass --trust-checkpoint."
             )
+        allowed = names
     try:
-        with contextlib.redirect_stdout(None):
-            ckpt, _ = torch_safe_load(str(path), safe_only=not trust_checkpoint)
-    except (TypeError, RuntimeError, EOFError, ValueError, ModuleNotFoundError, AttributeError) as error:
-        raise CheckpointError(f"{path} could not be loaded as an Ultralytics checkpoint: {error}") from None
-    except Exception as error:  # pickle.UnpicklingError and friends
-        raise CheckpointError(f"{path} could not be loaded ({type(error).__name__}: {error}).") from None
+        ckpt = _torch_load(path, allowed)
+    except (UnsafeCheckpointError, CheckpointError):
+        raise
+    except Exception as error:  # truncated archive, bad pickle, missing legacy module, ...
+        raise CheckpointError(
+            f"{path} could not be loaded as an Ultralytics checkpoint ({type(error).__name__}: {error})."
+        ) from None
     network = _network_from(ckpt, path)
     task = _task_of(network, path)
     if _is_fused(network):

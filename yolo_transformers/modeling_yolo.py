@@ -114,6 +114,24 @@ class YoloPreTrainedModel(PreTrainedModel):
                 init.constant_(box_branch[-1].bias, 2.0)
                 init.constant_(cls_branch[-1].bias, math.log(5 / head.nc / (640 / stride) ** 2))
 
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """Load a converted model (folder or Hub repo id) from safetensors; nothing is unpickled.
+
+        Unlike transformers' default, loading is strict: weights that are missing, unexpected or of the wrong
+        shape for the config raise :class:`WeightsError` instead of being silently re-initialised.
+
+        Raises:
+            CheckpointError: ``pretrained_model_name_or_path`` is an Ultralytics ``.pt`` (convert it first).
+            ConfigError: ``config.json`` is malformed.
+            WeightsError: weights missing, truncated or not fitting the config.
+            TaskMismatchError: the folder holds a model of another task.
+        """
+        from .loading import load_strictly
+
+        return load_strictly(super().from_pretrained, cls, pretrained_model_name_or_path, *args, **kwargs)
+
     # ------------------------------------------------------------------ helpers
     @property
     def network(self) -> nn.Module:

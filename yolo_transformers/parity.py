@@ -11,10 +11,13 @@ Two checks, both against Ultralytics itself:
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -132,15 +135,35 @@ def _match(reference: dict[str, np.ndarray], ours: dict[str, np.ndarray], name: 
     return ImageParity(name, len(reference["scores"]), len(ours["scores"]), classes_match, max_box, max_score)
 
 
-def _ultralytics_detections(checkpoint: Path, image_bgr: np.ndarray, end_to_end: bool, trust: bool) -> dict:
-    """``YOLO(checkpoint).predict(image)`` with default settings, loaded through Ultralytics' restricted loader."""
+def _load_reference_yolo(checkpoint, trust: bool):
+    """``YOLO(checkpoint.path)`` through Ultralytics' restricted loader.
+
+    Ultralytics' restricted loader refuses some checkpoints of its own older releases (8.1-8.2 pickled with dill);
+    those are re-saved from the network we already loaded safely, in the current format, and loaded from there.
+    """
     from ultralytics import YOLO
 
     from .checkpoint import ultralytics_safe_loading
 
-    loader = ultralytics_safe_loading() if not trust else _nullcontext()
-    with loader:
-        yolo = YOLO(str(checkpoint))
+    if trust:
+        with _ultralytics_loadable(checkpoint.path) as loadable:
+            return YOLO(str(loadable))
+    try:
+        with ultralytics_safe_loading(), _ultralytics_loadable(checkpoint.path) as loadable:
+            return YOLO(str(loadable))
+    except TypeError as error:
+        logger.info("Ultralytics' restricted loader refused %s (%s); re-saving it for the reference run",
+                    checkpoint.path.name, error)
+    with tempfile.TemporaryDirectory() as folder:
+        resaved = Path(folder) / "reference.pt"
+        torch.save({"model": copy.deepcopy(checkpoint.network), "train_args": checkpoint.train_args,
+                    "date": checkpoint.date, "version": checkpoint.version}, resaved)
+        with ultralytics_safe_loading():
+            return YOLO(str(resaved))
+
+
+def _ultralytics_detections(yolo, image_bgr: np.ndarray, end_to_end: bool) -> dict:
+    """``yolo.predict(image)`` with Ultralytics' default settings (``nms=False`` for the end-to-end head)."""
     kwargs = {"nms": False} if end_to_end else {}
     result = yolo.predict(image_bgr, verbose=False, device="cpu", **kwargs)[0]
     boxes = result.boxes
@@ -151,12 +174,18 @@ def _ultralytics_detections(checkpoint: Path, image_bgr: np.ndarray, end_to_end:
     }
 
 
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
+@contextlib.contextmanager
+def _ultralytics_loadable(checkpoint: Path) -> Iterator[Path]:
+    """A path ``YOLO()`` loads as is: Ultralytics renames local ``yolov5n.pt``-style names to ``yolov5nu.pt``."""
+    from ultralytics.utils.checks import check_yolov5u_filename
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+    if check_yolov5u_filename(str(checkpoint), verbose=False) == str(checkpoint):
+        yield checkpoint
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        link = Path(folder) / "checkpoint.pt"
+        link.symlink_to(Path(checkpoint).resolve())
+        yield link
 
 
 def _our_detections(model, processor, image_bgr: np.ndarray, threshold: float) -> dict:
@@ -219,8 +248,9 @@ def verify_conversion(
             raw_diff = max(raw_diff, float((reference - ours).abs().max()))
     report = ParityReport(raw_diff, raw_tolerance, box_tolerance=box_tolerance, score_tolerance=score_tolerance)
     threshold = float(model.config.conf_threshold)
+    yolo = _load_reference_yolo(checkpoint, trust_checkpoint) if loaded else None
     for name, image in loaded:
-        reference = _ultralytics_detections(checkpoint.path, image, end_to_end, trust_checkpoint)
+        reference = _ultralytics_detections(yolo, image, end_to_end)
         ours = _our_detections(model, processor, image, threshold)
         report.images.append(_match(reference, ours, name))
     logger.info("%s", report.summary())

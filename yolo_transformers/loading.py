@@ -1,0 +1,156 @@
+"""Strict, diagnosable ``from_pretrained`` for YOLO models.
+
+transformers' loader re-initialises weights that are missing or of the wrong shape and reports it in a log line;
+for a converted detector that silently yields garbage. Here every mismatch is an error, and common failures
+(an Ultralytics ``.pt`` passed directly, a folder without weights, a truncated ``model.safetensors``) get a
+typed error that names the file and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from .architecture import TASKS
+from .errors import CheckpointError, ConfigError, TaskMismatchError, WeightsError, YoloTransformersError
+
+__all__ = ["load_strictly", "check_local_folder"]
+
+logger = logging.getLogger(__name__)
+
+_WEIGHTS_NAME = "model.safetensors"
+
+
+def _check_safetensors(path: Path) -> None:
+    """Open a safetensors file's header and every tensor's extent; raise WeightsError if it is damaged."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            for key in handle.keys():
+                handle.get_slice(key).get_shape()
+    except Exception as error:
+        raise WeightsError(
+            f"{path} is truncated or corrupt ({error}). Re-download it, or re-create the folder with "
+            "`python -m yolo_transformers.convert best.pt --output DIR`."
+        ) from None
+    size = path.stat().st_size
+    header = path.read_bytes()[:8]
+    header_len = int.from_bytes(header, "little") if len(header) == 8 else 0
+    with open(path, "rb") as handle:
+        handle.seek(8)
+        meta = json.loads(handle.read(header_len) or b"{}")
+    end = max((v["data_offsets"][1] for k, v in meta.items() if k != "__metadata__"), default=0)
+    if 8 + header_len + end > size:
+        raise WeightsError(
+            f"{path} is truncated: it holds {size} bytes but its header describes {8 + header_len + end}. "
+            "Re-download it, or re-create the folder with `python -m yolo_transformers.convert`."
+        )
+
+
+def check_local_folder(folder: Path, model_class: type) -> None:
+    """Diagnose a local model folder before transformers reads it.
+
+    Raises:
+        CheckpointError: ``folder`` is an Ultralytics ``.pt`` file.
+        ConfigError: ``config.json`` is missing.
+        WeightsError: ``model.safetensors`` is missing or damaged.
+        TaskMismatchError: the config's task is served by another class.
+    """
+    if folder.is_file():
+        if folder.suffix in {".pt", ".pth"}:
+            raise CheckpointError(
+                f"{folder} is an Ultralytics checkpoint, not a transformers folder. Convert it first: "
+                f"`python -m yolo_transformers.convert {folder} --output DIR`, then load DIR."
+            )
+        raise ConfigError(f"{folder} is a file; pass the folder that holds config.json and model.safetensors.")
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise ConfigError(
+            f"{folder} has no config.json; it is not a converted YOLO model. Create one with "
+            "`python -m yolo_transformers.convert best.pt --output DIR`."
+        )
+    try:
+        config = json.loads(config_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{config_file} is not valid JSON ({error}).") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{config_file} must hold a JSON object.")
+    for field, kind, example in (("architecture", dict, "the Ultralytics model.yaml dict"),
+                                 ("stride", list, "[8, 16, 32]")):
+        if field not in config:
+            raise ConfigError(
+                f"{config_file} has no {field!r} field ({example}); re-create the folder with "
+                "`python -m yolo_transformers.convert best.pt --output DIR`."
+            )
+        if not isinstance(config[field], kind):
+            raise ConfigError(f"{config_file}: {field}={config[field]!r} must be {example}.")
+    task = config.get("task", "detect")
+    if task not in TASKS:
+        raise ConfigError(f"{config_file}: task={task!r} is not one of {', '.join(TASKS)}.")
+    served = getattr(model_class, "task", "")
+    if served and task != served:
+        raise TaskMismatchError(
+            f"{config_file} describes a {task!r} model but {model_class.__name__} serves {served!r}; load it with the "
+            "class for that task or an Auto class."
+        )
+    weights = folder / _WEIGHTS_NAME
+    if not weights.is_file():
+        sharded = folder / (_WEIGHTS_NAME + ".index.json")
+        if sharded.is_file():
+            return
+        present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+        raise WeightsError(
+            f"{folder} has no {_WEIGHTS_NAME} (it holds: {present}). Re-create the folder with "
+            "`python -m yolo_transformers.convert best.pt --output DIR` or download the whole repo."
+        )
+    _check_safetensors(weights)
+
+
+def _raise_on_mismatch(info: dict[str, Any], source: str) -> None:
+    """Turn transformers' loading report into an error if any weight did not fit."""
+    problems = []
+    for kind in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+        keys = list(info.get(kind) or [])
+        if keys:
+            problems.append(f"{kind.replace('_', ' ')}: {', '.join(map(str, keys[:5]))}{' ...' if len(keys) > 5 else ''}")
+    if problems:
+        raise WeightsError(
+            f"{source}: the weights do not fit config.json ({'; '.join(problems)}). The config and "
+            "model.safetensors must come from the same conversion."
+        )
+
+
+def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwargs: Any):
+    """Call transformers' ``from_pretrained`` (``loader``) and refuse any weight that does not fit.
+
+    Args:
+        loader: The bound ``PreTrainedModel.from_pretrained`` of ``model_class``.
+        model_class: The YOLO class being loaded.
+        source: Folder path or Hub repo id.
+    """
+    local = Path(str(source)).expanduser()
+    if local.exists():
+        check_local_folder(local, model_class)
+    wants_info = bool(kwargs.pop("output_loading_info", False))
+    try:
+        model, info = loader(source, *args, output_loading_info=True, **kwargs)
+    except ConfigError as error:
+        if "config.json" in str(error):
+            raise
+        raise type(error)(f"{source}/config.json: {error}") from None
+    except YoloTransformersError:
+        raise
+    except RuntimeError as error:
+        if "mismatched_sizes" in str(error):
+            raise WeightsError(
+                f"{source}: the weights in model.safetensors do not fit config.json (tensor shapes differ). The "
+                "config and weights must come from the same conversion."
+            ) from None
+        raise
+    except ValueError as error:  # e.g. a config.json field of a wrong type
+        raise ConfigError(f"{source}/config.json: {error}") from None
+    _raise_on_mismatch(info, str(source))
+    return (model, info) if wants_info else model
