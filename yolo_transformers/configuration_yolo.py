@@ -38,10 +38,12 @@ class YoloConfig(PreTrainedConfig):
         end_to_end (`bool`, defaults to `False`):
             Predict with the NMS-free one-to-one branch of a YOLOv10/YOLO26 head (Ultralytics ``predict(nms=False)``)
             instead of the one-to-many branch plus NMS (Ultralytics' default). Needs a head with a one-to-one branch.
-        ultralytics_version, converter_version, training_date, train_args, metrics, source_sha256, source_file:
+        ultralytics_version, converter_version, training_date, train_args, metrics, train_results, source_sha256,
+        source_file:
             Provenance of the weights: the Ultralytics release that wrote the checkpoint, this library's version at
             conversion, the checkpoint's training date (ISO 8601), its training arguments, its final validation
-            metrics, the sha256 and file name of the source ``.pt``.
+            metrics, its per-epoch results (column name -> list, as Ultralytics' results.csv), the sha256 and file
+            name of the source ``.pt``.
     """
 
     model_type = "yolo"
@@ -60,6 +62,7 @@ class YoloConfig(PreTrainedConfig):
     training_date: str | None = None
     train_args: dict | None = None
     metrics: dict | None = None
+    train_results: dict | None = None
     source_sha256: str | None = None
     source_file: str | None = None
 
@@ -102,7 +105,7 @@ class YoloConfig(PreTrainedConfig):
             raise ConfigError(
                 "end_to_end=true needs a head with a one-to-one branch (YOLOv10/YOLO26); set it to false for NMS."
             )
-        for name in ("train_args", "metrics"):
+        for name in ("train_args", "metrics", "train_results"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, dict):
                 raise ConfigError(f"{name}={value!r} must be a dict or null.")

@@ -93,6 +93,7 @@ def config_from_checkpoint(checkpoint: UltralyticsCheckpoint, *, end_to_end: boo
         training_date=checkpoint.date,
         train_args=checkpoint.train_args,
         metrics=checkpoint.metrics,
+        train_results=checkpoint.train_results or None,
         source_sha256=checkpoint.sha256,
         source_file=checkpoint.path.name,
     )
