@@ -15,6 +15,7 @@ __all__ = [
     "DatasetFormatError",
     "HubError",
     "AuthenticationError",
+    "HubConflictError",
 ]
 
 
@@ -64,3 +65,7 @@ class HubError(YoloTransformersError, RuntimeError):
 
 class AuthenticationError(HubError):
     """No token, or a token without the needed scope."""
+
+
+class HubConflictError(HubError):
+    """The branch moved while a push was in flight (another push landed first); nothing was committed."""
