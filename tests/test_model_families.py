@@ -169,3 +169,30 @@ def test_loading_never_unpickles(converted_tiny_detector, monkeypatch):
     monkeypatch.setattr(pickle, "Unpickler", refuse)
     model = YoloForObjectDetection.from_pretrained(converted_tiny_detector)
     assert model.config.task == "detect"
+
+
+def test_auto_classes_and_pipeline_match_ultralytics(converted_tiny_detector, tiny_detector_pt, shapes_images):
+    from PIL import Image
+    from transformers import AutoConfig, AutoImageProcessor, AutoModelForObjectDetection, pipeline
+
+    from yolo_transformers import YoloConfig
+
+    assert isinstance(AutoConfig.from_pretrained(converted_tiny_detector), YoloConfig)
+    assert isinstance(AutoImageProcessor.from_pretrained(converted_tiny_detector), YoloImageProcessor)
+    assert isinstance(AutoModelForObjectDetection.from_pretrained(converted_tiny_detector), YoloForObjectDetection)
+    detector = pipeline("object-detection", model=str(converted_tiny_detector))
+    compared = 0
+    for path in shapes_images[:4]:
+        found = detector(Image.open(path).convert("RGB"), threshold=0.25)
+        ref_boxes, ref_scores, ref_labels = _ultralytics_predict(tiny_detector_pt, read_image_bgr(path))
+        assert len(found) == len(ref_scores)
+        names = {0: "rectangle", 1: "ellipse"}
+        for detection in found:  # the pipeline rounds boxes to whole pixels
+            box = np.array([detection["box"][k] for k in ("xmin", "ymin", "xmax", "ymax")], dtype=float)
+            distance = np.abs(ref_boxes - box).max(axis=1)
+            match = int(np.argmin(distance))
+            assert distance[match] <= 1.0
+            assert names[int(ref_labels[match])] == detection["label"]
+            assert abs(ref_scores[match] - detection["score"]) <= 1e-3
+            compared += 1
+    assert compared >= 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForObjectDetection
+from transformers.models.auto.modeling_auto import MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES
 
 from .configuration_yolo import YoloConfig
 from .image_processing_yolo import YoloImageProcessor
@@ -19,6 +20,9 @@ def register_auto_classes() -> None:
     AutoConfig.register(YoloConfig.model_type, YoloConfig, exist_ok=True)
     AutoModelForObjectDetection.register(YoloConfig, YoloForObjectDetection, exist_ok=True)
     AutoModel.register(YoloConfig, YoloForObjectDetection, exist_ok=True)
+    # The object-detection pipeline checks models against this static name table (it logs an error otherwise);
+    # "yolo" is absent from CONFIG_MAPPING_NAMES, so the lazy Auto mappings never try to import it from here.
+    MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES.setdefault(YoloConfig.model_type, YoloForObjectDetection.__name__)
     AutoImageProcessor.register(
         YoloConfig,
         image_processor_classes={"pil": YoloImageProcessor, "torchvision": YoloImageProcessor},

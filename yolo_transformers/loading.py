@@ -123,6 +123,66 @@ def _raise_on_mismatch(info: dict[str, Any], source: str) -> None:
         )
 
 
+# Keyword arguments (as Auto classes and pipelines pass them) that a plain local folder load can honour directly.
+_FAST_PATH_KWARGS = frozenset({"dtype", "torch_dtype", "config", "revision", "trust_remote_code", "adapter_kwargs",
+                               "local_files_only", "_from_auto", "_from_pipeline"})
+
+
+def _fast_path_applies(args: tuple, kwargs: dict) -> bool:
+    """Whether a local folder load needs none of transformers' general machinery."""
+    from .configuration_yolo import YoloConfig
+
+    config = kwargs.get("config")
+    return (
+        not args
+        and set(kwargs) <= _FAST_PATH_KWARGS
+        and kwargs.get("revision") in (None, "main")
+        and not kwargs.get("adapter_kwargs")
+        and (config is None or isinstance(config, YoloConfig))
+    )
+
+
+def _resolve_dtype(dtype: Any, weights: dict) -> Any:
+    """The dtype to load in: an explicit one, else (``None``/``"auto"``) the dtype stored in the file."""
+    import torch
+
+    if dtype is None or dtype == "auto":
+        floating = [t.dtype for t in weights.values() if t.is_floating_point()]
+        return floating[0] if floating else torch.float32
+    return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+
+
+def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config: Any = None):
+    """Load a local folder directly: config, network built without weight initialisation, safetensors assigned.
+
+    This is what ``from_pretrained`` does for a plain local folder, without transformers' general-purpose loading
+    machinery (device maps, quantisation, sharding), which costs several times the whole load of a YOLO network.
+
+    Args:
+        model_class: The YOLO class to build.
+        folder: A folder checked by :func:`check_local_folder`.
+        dtype: ``None``/``"auto"`` keeps the stored dtype; otherwise a torch dtype or its name.
+        config: An already loaded config (Auto classes pass one); read from the folder when None.
+    """
+    from safetensors.torch import load_file
+    from transformers import initialization as init
+
+    from .configuration_yolo import YoloConfig
+
+    config = YoloConfig.from_pretrained(folder) if config is None else config
+    weights = load_file(str(folder / _WEIGHTS_NAME))
+    target = _resolve_dtype(dtype, weights)
+    config.dtype = target
+    with init.no_init_weights():
+        model = model_class(config)
+    result = model.load_state_dict(weights, strict=False, assign=True)
+    _raise_on_mismatch(
+        {"missing_keys": result.missing_keys, "unexpected_keys": result.unexpected_keys}, str(folder)
+    )
+    config.name_or_path = str(folder)
+    return model.to(target).eval()
+
+
 def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwargs: Any):
     """Call transformers' ``from_pretrained`` (``loader``) and refuse any weight that does not fit.
 
@@ -134,6 +194,15 @@ def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwa
     local = Path(str(source)).expanduser()
     if local.exists():
         check_local_folder(local, model_class)
+        if _fast_path_applies(args, kwargs) and (local / _WEIGHTS_NAME).is_file():
+            dtype = kwargs.get("dtype", kwargs.get("torch_dtype"))
+            try:
+                return load_local_folder(model_class, local, dtype, kwargs.get("config"))
+            except RuntimeError as error:  # tensor shapes that do not fit the config
+                raise WeightsError(
+                    f"{local}: the weights in model.safetensors do not fit config.json ({str(error)[:300]}). The "
+                    "config and weights must come from the same conversion."
+                ) from None
     wants_info = bool(kwargs.pop("output_loading_info", False))
     try:
         model, info = loader(source, *args, output_loading_info=True, **kwargs)

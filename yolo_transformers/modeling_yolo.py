@@ -5,6 +5,8 @@ The Ultralytics network lives at ``self.model`` so every state-dict key is ``"mo
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import math
 from dataclasses import dataclass
@@ -138,23 +140,51 @@ class YoloPreTrainedModel(PreTrainedModel):
         """The underlying Ultralytics model (``DetectionModel``, ``PoseModel``, ...)."""
         return self.model
 
-    def _head_inputs(self, pixel_values: torch.Tensor) -> list[torch.Tensor]:
+    #: Run inference (eval mode, no grad) through a Conv+BatchNorm-fused twin of the network, as Ultralytics'
+    #: predictor does. The model's own parameters are never modified, so it can still be saved or trained.
+    fuse_for_inference: bool = True
+
+    def _inference_network(self) -> nn.Module:
+        """The network to run: a cached fused twin in eval/no-grad mode, else ``self.model`` itself.
+
+        The twin is rebuilt whenever a parameter changes (tracked by tensor version counters), or the device or
+        dtype changes, so it never serves stale weights.
+        """
+        if self.training or torch.is_grad_enabled() or not self.fuse_for_inference:
+            return self.model
+        parameters = list(self.model.parameters())
+        key = (parameters[0].device, parameters[0].dtype, tuple(p._version for p in parameters),
+               tuple(p.data_ptr() for p in parameters))
+        cached = self.__dict__.get("_fused_twin")
+        if cached is None or cached[0] != key:
+            twin = copy.deepcopy(self.model).eval().float()  # fuse in float32, then return to the model's dtype
+            with contextlib.redirect_stdout(None):
+                twin.fuse(verbose=False)
+            twin = twin.to(parameters[0].dtype)
+            configure_head(twin.model[-1], end_to_end=bool(self.config.end_to_end) if self.task else None)
+            object.__setattr__(self, "_fused_twin", (key, twin))  # a plain attribute: not a submodule, not saved
+            cached = (key, twin)
+        return cached[1]
+
+    def _head_inputs(self, pixel_values: torch.Tensor, network: nn.Module | None = None) -> list[torch.Tensor]:
         """Run every layer but the head, as Ultralytics' ``_predict_once`` does.
 
         Args:
             pixel_values: `(batch_size, channels, height, width)` in ``[0, 1]``.
+            network: The Ultralytics network to run (default ``self.model``).
 
         Returns:
             The feature maps the head reads, one per head input, each `(batch_size, C_i, H_i, W_i)`.
         """
-        layers = self.model.model
+        network = self.model if network is None else network
+        layers = network.model
         saved: list[torch.Tensor | None] = []
         x = pixel_values
         for layer in layers[:-1]:
             if layer.f != -1:
                 x = saved[layer.f] if isinstance(layer.f, int) else [x if j == -1 else saved[j] for j in layer.f]
             x = layer(x)
-            saved.append(x if layer.i in self.model.save else None)
+            saved.append(x if layer.i in network.save else None)
         head = layers[-1]
         sources = [head.f] if isinstance(head.f, int) else head.f
         return [x if j == -1 else saved[j] for j in sources]
@@ -206,8 +236,9 @@ class YoloForObjectDetection(YoloPreTrainedModel):
         return_dict = self.config.return_dict if return_dict is None else return_dict
         output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
         pixel_values = self._as_input(pixel_values)
-        features = self._head_inputs(pixel_values)
-        head = self.model.model[-1]
+        network = self._inference_network()
+        features = self._head_inputs(pixel_values, network)
+        head = network.model[-1]
         loss = loss_dict = None
         if labels is not None:
             loss, loss_dict = self._compute_loss(features, labels, pixel_values)

@@ -175,6 +175,15 @@ def _ultralytics_detections(yolo, image_bgr: np.ndarray, end_to_end: bool) -> di
 
 
 @contextlib.contextmanager
+def _restore(obj: object, attribute: str, value: object) -> Iterator[None]:
+    """Set ``obj.attribute`` back to ``value`` when the block exits."""
+    try:
+        yield
+    finally:
+        setattr(obj, attribute, value)
+
+
+@contextlib.contextmanager
 def _ultralytics_loadable(checkpoint: Path) -> Iterator[Path]:
     """A path ``YOLO()`` loads as is: Ultralytics renames local ``yolov5n.pt``-style names to ``yolov5nu.pt``."""
     from ultralytics.utils.checks import check_yolov5u_filename
@@ -241,7 +250,11 @@ def verify_conversion(
     for _, image in loaded:
         inputs.append(processor(images=np.ascontiguousarray(image[..., ::-1]), return_tensors="pt")["pixel_values"])
     raw_diff = 0.0
-    with torch.no_grad():
+    # Raw outputs compare like with like: both networks unfused. (Detections below go through the fused inference
+    # path on both sides, as Ultralytics' predictor fuses too.)
+    fuse_setting = model.fuse_for_inference
+    model.fuse_for_inference = False
+    with torch.no_grad(), _restore(model, "fuse_for_inference", fuse_setting):
         for pixel_values in inputs:
             reference = _reference_head_tensor(network, pixel_values, end_to_end)
             ours = model.ultralytics_outputs(pixel_values)

@@ -1,0 +1,168 @@
+"""Inference speed and load time of yolo_transformers against Ultralytics, side by side in one run (CPU).
+
+For each model (random weights, built from yaml) and batch size it measures:
+
+(a) ``YOLO(pt).predict(images)`` end to end (Ultralytics' own preprocessing, fused network, NMS),
+(b) our ``YoloImageProcessor`` + ``YoloForObjectDetection`` + ``post_process_object_detection`` end to end,
+(c) the raw network forward alone (Ultralytics' fused network on the same input tensor), beside our model call,
+and the load time of ``AutoModelForObjectDetection.from_pretrained(folder)`` against ``YOLO(pt)``.
+
+Targets: (b)/(a) <= 1.0 at batch 1 and <= 0.9 at batch 8; our model call within 3% of (c); load ratio <= 1.0.
+
+Run: ``python benchmarks/inference.py`` (``--help`` for options). Timings interleave the contenders and report
+medians, so drift on a shared machine hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import logging
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+TARGETS = {"end_to_end_b1": 1.0, "end_to_end_b8": 0.9, "model_call": 1.03, "load": 1.0}
+
+
+def _median_times(functions: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
+    """Median wall time (seconds) of each function, calls interleaved round-robin."""
+    for _ in range(warmup):
+        for function in functions.values():
+            function()
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _images(batch: int) -> list[np.ndarray]:
+    """Real photos (BGR, as Ultralytics reads them): bus.jpg for batch 1; bus and zidane alternating otherwise."""
+    from yolo_transformers.parity import default_verification_images, read_image_bgr
+
+    photos = [read_image_bgr(p) for p in default_verification_images()]
+    return [photos[i % len(photos)] for i in range(batch)]
+
+
+def _prepare(model_yaml: str, workdir: Path) -> tuple[Path, Path]:
+    """Save a random-weight checkpoint of ``model_yaml`` and its converted folder."""
+    from ultralytics import YOLO
+
+    from yolo_transformers.convert import convert_checkpoint
+
+    checkpoint = workdir / f"{Path(model_yaml).stem}-bench.pt"
+    YOLO(model_yaml).save(str(checkpoint))
+    folder = workdir / f"{Path(model_yaml).stem}-hf"
+    convert_checkpoint(checkpoint, folder, verify=False)
+    return checkpoint, folder
+
+
+def _load_times(checkpoint: Path, folder: Path, repeats: int) -> dict[str, float]:
+    from transformers import AutoModelForObjectDetection
+    from ultralytics import YOLO
+
+    return _median_times(
+        {
+            "ultralytics": lambda: YOLO(str(checkpoint)),
+            "ours": lambda: AutoModelForObjectDetection.from_pretrained(folder),
+        },
+        repeats,
+        warmup=1,
+    )
+
+
+def _inference_times(checkpoint: Path, folder: Path, batch: int, repeats: int, warmup: int) -> dict[str, float]:
+    from transformers import AutoImageProcessor, AutoModelForObjectDetection
+    from ultralytics import YOLO
+
+    yolo = YOLO(str(checkpoint))
+    model = AutoModelForObjectDetection.from_pretrained(folder).eval()
+    processor = AutoImageProcessor.from_pretrained(folder)
+    bgr = _images(batch)
+    rgb = [np.ascontiguousarray(image[..., ::-1]) for image in bgr]
+    sizes = [image.shape[:2] for image in rgb]
+
+    def ultralytics_end_to_end():
+        return yolo.predict(bgr, verbose=False, device="cpu")
+
+    def ours_end_to_end():
+        with torch.inference_mode():
+            inputs = processor(images=rgb, return_tensors="pt")
+            outputs = model(**inputs)
+            return processor.post_process_object_detection(outputs, 0.25, sizes)
+
+    pixel_values = processor(images=rgb, return_tensors="pt")["pixel_values"]
+    with contextlib.redirect_stdout(None):
+        fused = copy.deepcopy(yolo.model).eval().fuse(verbose=False)
+
+    def raw_forward():
+        with torch.inference_mode():
+            return fused(pixel_values)
+
+    def our_model_call():
+        with torch.inference_mode():
+            return model(pixel_values=pixel_values)
+
+    return _median_times(
+        {"a": ultralytics_end_to_end, "b": ours_end_to_end, "c": raw_forward, "model": our_model_call},
+        repeats,
+        warmup,
+    )
+
+
+def _verdict(ratio: float, target: float) -> str:
+    return "ok" if ratio <= target else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+    rows = ["| model | batch | (a) YOLO.predict ms/img | (b) ours ms/img | (b)/(a) | (c) raw forward ms | "
+            "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|"]
+    load_rows = ["| model | YOLO(pt) ms | from_pretrained ms | ratio |", "|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as workdir:
+        for model_yaml in args.models:
+            checkpoint, folder = _prepare(model_yaml, Path(workdir))
+            name = Path(model_yaml).stem
+            for batch in args.batches:
+                t = _inference_times(checkpoint, folder, batch, args.repeats, args.warmup)
+                ratio = t["b"] / t["a"]
+                target = TARGETS["end_to_end_b1" if batch == 1 else "end_to_end_b8"]
+                call_ratio = t["model"] / t["c"]
+                rows.append(
+                    f"| {name} | {batch} | {1e3 * t['a'] / batch:.1f} | {1e3 * t['b'] / batch:.1f} | "
+                    f"{ratio:.2f} ({_verdict(ratio, target)}) | {1e3 * t['c']:.1f} | {1e3 * t['model']:.1f} | "
+                    f"{call_ratio:.3f} ({_verdict(call_ratio, TARGETS['model_call'])}) |"
+                )
+                print(rows[-1], flush=True)
+            loads = _load_times(checkpoint, folder, max(5, args.repeats // 2))
+            load_ratio = loads["ours"] / loads["ultralytics"]
+            load_rows.append(
+                f"| {name} | {1e3 * loads['ultralytics']:.1f} | {1e3 * loads['ours']:.1f} | "
+                f"{load_ratio:.2f} ({_verdict(load_ratio, TARGETS['load'])}) |"
+            )
+            print(load_rows[-1], flush=True)
+    print("\n" + "\n".join(rows) + "\n\n" + "\n".join(load_rows))
+
+
+if __name__ == "__main__":
+    main()
