@@ -169,11 +169,12 @@ def _check_filename(path: Path) -> None:
         raise CheckpointError(f"{path}: Ultralytics only loads checkpoints named *.pt; use e.g. {DEFAULT_FILENAME}.")
     from ultralytics.utils.checks import check_yolov5u_filename
 
-    renamed = check_yolov5u_filename(str(path), verbose=False)
-    if renamed != str(path):
+    # The name alone decides: YOLO("yolov5n.pt") from the file's folder would be renamed whatever the full path is.
+    renamed = check_yolov5u_filename(path.name, verbose=False)
+    if renamed != path.name:
         raise CheckpointError(
-            f"{path}: ultralytics.YOLO would load {Path(renamed).name} instead of this file (it renames legacy "
-            f"YOLOv3/v5 names); choose another name, e.g. {path.with_name(DEFAULT_FILENAME)}."
+            f"{path}: ultralytics.YOLO would load {renamed} instead of this file (it renames legacy YOLOv3/v5 "
+            f"names); choose another name, e.g. {path.with_name(DEFAULT_FILENAME)}."
         )
 
 
