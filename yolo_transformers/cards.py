@@ -76,6 +76,8 @@ _HYPERPARAMETERS = ("model", "data", "epochs", "imgsz", "batch", "optimizer", "l
 # "yolo-transformers" library name is not in the Hub's library registry (huggingface.js model-libraries), so the
 # Hub would show no snippet at all; the "yolo-transformers" tag is what finds these repos (list_models filters on it).
 _LIBRARY_NAME = "transformers"
+# Class tables longer than this are folded (<details>) so the usage section stays near the top.
+_UNFOLDED_CLASSES = 20
 _LIBRARY_TAG = "yolo-transformers"
 
 
@@ -170,6 +172,11 @@ def _parameter_count(model: Any) -> str | None:
     return f"{count / 1e6:.2f} M ({count:,})"
 
 
+def _dtype_name(dtype: Any) -> str | None:
+    """``float32`` for ``torch.float32`` or ``"float32"``; None when unknown."""
+    return str(dtype).replace("torch.", "") if dtype else None
+
+
 def _head_mode(config: Any) -> str:
     if config.end_to_end:
         return f"NMS-free one-to-one head (top-{config.max_det}), confidence {config.conf_threshold}"
@@ -246,15 +253,16 @@ def card_metadata(
     dataset_ids = [_check_repo_id(d, "datasets") for d in _as_list(datasets)]
     pipeline_tag = PIPELINE_TAGS.get(config.task, "object-detection")
     tags = ["yolo", "ultralytics", config.family, config.task, _LIBRARY_TAG, pipeline_tag]
+    eval_results = _eval_results(config, pipeline_tag, dataset_ids)
     return ModelCardData(
-        model_name=model_name,
+        model_name=model_name if eval_results else None,  # only model-index uses it; alone it is a stray key
         library_name=_LIBRARY_NAME,
         pipeline_tag=pipeline_tag,
         license=license,
         tags=list(dict.fromkeys(t for t in tags if t)),
         datasets=dataset_ids or None,
         base_model=(base_models[0] if len(base_models) == 1 else base_models) or None,
-        eval_results=_eval_results(config, pipeline_tag, dataset_ids) or None,
+        eval_results=eval_results or None,
     )
 
 
@@ -302,9 +310,9 @@ def _summary(config: Any, title: str, family: str | None) -> str:
     what = f"{family + ' ' if family else 'YOLO '}{_TASK_DESCRIPTIONS.get(config.task, config.task + ' model')}"
     return (
         f"**{_markdown_cell(title)}** is an {what} for {len(names)} class{'es' if len(names) != 1 else ''} "
-        f"({shown}) at {_image_size_text(config)} px input, trained with [Ultralytics](https://docs.ultralytics.com) "
+        f"({shown}) at {_image_size_text(config)} px input, built with [Ultralytics](https://docs.ultralytics.com) "
         "and converted to a native 🤗 transformers model (safetensors weights, `AutoModel` and `pipeline` support) "
-        "with yolo-transformers."
+        "by yolo-transformers."
     ).replace(" an Y", " a Y")
 
 
@@ -338,8 +346,9 @@ def _context(config: Any, model: Any, repo_id: str, model_id: str, data: ModelCa
         "pipeline_variable": _PIPELINE_VARIABLES.get(data.pipeline_tag, "model"),
         "input_size": _image_size_text(config),
         "classes": [(i, config.id2label[i]) for i in sorted(config.id2label)],
+        "fold_classes": len(config.id2label) > _UNFOLDED_CLASSES,
         "parameters": _parameter_count(model),
-        "dtype": str(model.dtype).replace("torch.", "") if model is not None else None,
+        "dtype": _dtype_name(model.dtype if model is not None else getattr(config, "dtype", None)),
         "head_mode": _head_mode(config) if config.task in ("detect", "obb", "segment", "pose") else None,
         "end_to_end": bool(config.end_to_end),
         "conf_threshold": config.conf_threshold,
