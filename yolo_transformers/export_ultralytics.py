@@ -115,8 +115,7 @@ def _prepare_network(model: torch.nn.Module, half: bool) -> torch.nn.Module:
         head.shape = None  # anchors are rebuilt on the first forward
     # The head's branch switch (``end2end`` on YOLOv10/YOLO26) is kept as the HF model has it, so the module's own
     # forward returns what the HF model returns; Ultralytics' predictor sets it per call anyway (nms=False -> one2one).
-    if hasattr(network, "criterion"):
-        network.criterion = None
+    network.criterion = None  # training-only state, as the trainer strips it
     if half:
         network = network.half()
     return network.to(memory_format=torch.contiguous_format)
