@@ -90,7 +90,8 @@ def test_body_is_worth_reading(tiny_card, tiny_model):
     assert "YOLOv8" in text and "128 px" in text and "3.01 M" in text
     assert f'pipeline("object-detection", model="{REPO_ID}")' in text
     assert f'YoloForObjectDetection.from_pretrained("{REPO_ID}")' in text and "post_process_object_detection" in text
-    assert f"yolo-hf pull --repo {REPO_ID} --format ultralytics" in text and "from ultralytics import YOLO" in text
+    assert f"yolo-hf pull --repo {REPO_ID} --format ultralytics --output yolov8n-shapes" in text
+    assert 'YOLO("yolov8n-shapes/yolov8n-shapes.pt")' in text
     for row in ("| `epochs` | 40 |", "| `imgsz` | 128 |", "| `batch` | 16 |", "| `optimizer` | AdamW |",
                 "| `lr0` | 0.001667 |", "| `data` | shapes/data.yaml |"):
         assert row in text

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from importlib import resources
 from pathlib import Path, PurePath
 from typing import Any, Sequence
@@ -304,6 +305,13 @@ def _model_import(task: str) -> tuple[str, str]:
     return "AutoModel", "from transformers import AutoModel\nfrom yolo_transformers import YoloImageProcessor"
 
 
+def _pulled_checkpoint_name(repo_id: str) -> str:
+    """The ``.pt`` name ``yolo-hf pull --format ultralytics`` writes (see ``hub.download``): ``<repo name>.pt``, with
+    ``-hf`` for YOLOv3/v5-style names so Ultralytics does not swap in its own ``...u.pt``."""
+    name = repo_id.split("/")[-1]
+    return f"{name}-hf.pt" if re.match(r"yolov[35]", name, re.IGNORECASE) else f"{name}.pt"
+
+
 def _summary(config: Any, title: str, family: str | None) -> str:
     names = [config.id2label[i] for i in sorted(config.id2label)]
     shown = ", ".join(_markdown_cell(n) for n in names[:8]) + (", …" if len(names) > 8 else "")
@@ -360,6 +368,7 @@ def _context(config: Any, model: Any, repo_id: str, model_id: str, data: ModelCa
         "training_curves": TRAINING_CURVES_FILENAME if training_curves else None,
         "repo_id": repo_id,
         "local_dir": repo_id.split("/")[-1],
+        "ultralytics_file": _pulled_checkpoint_name(repo_id),
         "model_class": model_class,
         "model_import": model_import,
         "hyperparameters": _hyperparameters(config),
