@@ -343,11 +343,12 @@ def _context(config: Any, model: Any, repo_id: str, model_id: str, data: ModelCa
     stem = _model_stem(config)
     model_class, model_import = _model_import(config.task)
     architecture = config.architecture or {}
+    architecture_name = " ".join(x for x in (family, f"`{_markdown_cell(stem)}`" if stem else None) if x)
     return {
         "card_data": data.to_yaml(),
         "title": model_id,
         "summary": _summary(config, model_id, family),
-        "architecture_name": " ".join(x for x in (family, f"`{_markdown_cell(stem)}`" if stem else None) if x) or "YOLO",
+        "architecture_name": architecture_name or "YOLO",
         "scale": architecture.get("scale"),
         "task": config.task,
         "pipeline_tag": data.pipeline_tag,
