@@ -134,6 +134,49 @@ class YoloPreTrainedModel(PreTrainedModel):
 
         return load_strictly(super().from_pretrained, cls, pretrained_model_name_or_path, *args, **kwargs)
 
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        private: bool | None = None,
+        token: bool | str | None = None,
+        revision: str | None = None,
+        create_pr: bool = False,
+        tags: list[str] | None = None,
+        tag: str | None = None,
+        overwrite_card: bool = False,
+        **kwargs,
+    ) -> str:
+        """Push to the Hub exactly like :func:`yolo_transformers.hub.upload_model` (one commit, with model card).
+
+        Args:
+            repo_id: ``namespace/name`` (created if missing).
+            commit_message: Commit title (default names the model, classes, metrics and source).
+            commit_description: Commit description (default: provenance).
+            private: Create the repo as private.
+            token: Token with write scope; ``None``/``True``: ``HF_TOKEN``, then the ``hf auth login`` store.
+            revision: Branch to push to, created from ``main`` if missing.
+            create_pr: Open a pull request instead.
+            tags: Extra tags for the model card.
+            tag: Git tag to create on the new commit (e.g. ``v1.0``).
+            overwrite_card: Replace a README.md already on the Hub.
+            **kwargs: transformers' serialization options (e.g. ``max_shard_size``), ignored: one safetensors file.
+
+        Returns:
+            The URL of the repo (at ``revision``) or of the pull request.
+        """
+        from .hub import upload_model
+
+        if kwargs:
+            logger.debug("push_to_hub ignores %s", sorted(kwargs))
+        return upload_model(
+            self, repo_id, token=token if isinstance(token, str) else None, private=bool(private),
+            revision=revision, tag=tag, commit_message=commit_message, commit_description=commit_description,
+            create_pr=create_pr, overwrite_card=overwrite_card, card_tags=tags,
+        ).url  # fmt: skip
+
     # ------------------------------------------------------------------ helpers
     @property
     def network(self) -> nn.Module:

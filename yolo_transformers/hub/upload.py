@@ -1,0 +1,262 @@
+"""``upload_model``: one verified model, one commit on the Hub.
+
+The push is ordered so that nothing reaches the Hub before it can succeed: the token is checked (``whoami``)
+first, then the input is converted / validated, and only then is the repo created and the commit made. The commit
+is a single ``create_commit`` (weights, configs, card, card assets) with the branch head it was prepared against as
+``parent_commit``: if another push lands in between, the Hub refuses ours (412), the README decision is re-taken on
+the new head and the commit retried; weights already uploaded are not sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from ..errors import HubConflictError, HubError, YoloTransformersError
+from ._errors import hub_error
+from .auth import ResolvedToken, check_write_access, require_token
+from .staging import ModelSource, StagedModel, default_commit_message, stage_model
+
+if TYPE_CHECKING:
+    from huggingface_hub import CommitInfo, HfApi
+
+__all__ = ["UploadResult", "upload_model"]
+
+logger = logging.getLogger(__name__)
+
+_CARD = "README.md"
+_CONFLICT_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What a push did.
+
+    Attributes:
+        repo_id: ``namespace/name``.
+        revision: Branch that received the commit (``main`` unless ``revision=`` was given).
+        commit_oid: The new commit, or the existing head when nothing changed.
+        commit_url: Web URL of that commit.
+        repo_url: Web URL of the repository.
+        pr_url: URL of the pull request opened with ``create_pr=True``.
+        tag: Tag created on the commit, if any.
+        changed: False when every file was already on the Hub (no commit was made).
+        card_written: False when a README.md already on the Hub was kept.
+    """
+
+    repo_id: str
+    revision: str
+    commit_oid: str
+    commit_url: str
+    repo_url: str
+    pr_url: str | None = None
+    tag: str | None = None
+    changed: bool = True
+    card_written: bool = True
+
+    @property
+    def url(self) -> str:
+        """The pull request, or the repository at the pushed branch."""
+        if self.pr_url:
+            return self.pr_url
+        return self.repo_url if self.revision == "main" else f"{self.repo_url}/tree/{self.revision}"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def upload_model(
+    model: ModelSource,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    revision: str | None = None,
+    tag: str | None = None,
+    commit_message: str | None = None,
+    commit_description: str | None = None,
+    create_pr: bool = False,
+    overwrite_card: bool = False,
+    card_tags: Sequence[str] | None = None,
+    verify_images: Sequence[str | Path] | None = None,
+) -> UploadResult:
+    """Push a YOLO model to the Hub as one commit: config, safetensors weights, preprocessor config, model card.
+
+    Args:
+        model: An Ultralytics ``.pt`` (converted and verified against Ultralytics on the way), a folder written
+            by ``yolo-hf convert`` / ``save_pretrained``, or a ``YoloPreTrainedModel``.
+        repo_id: ``namespace/name`` (``name`` alone means the token owner's namespace); created if missing.
+        token: Token with write access; default ``HF_TOKEN``, then the ``hf auth login`` store.
+        private: Create the repository as private (an existing repository keeps its visibility).
+        revision: Branch to commit to; created from ``main`` if missing. Default ``main``.
+        tag: Tag to create on the new commit (e.g. ``v1.0``).
+        commit_message: Commit title; default names the model, its classes, metrics and source.
+        commit_description: Commit description; default lists the provenance.
+        create_pr: Open a pull request instead of committing to the branch.
+        overwrite_card: Replace a ``README.md`` already on the Hub (kept by default).
+        card_tags: Extra tags for the generated card's metadata.
+        verify_images: Images for the parity check when ``model`` is a ``.pt``.
+
+    Returns:
+        An :class:`UploadResult`; ``str()`` of it is the URL to open.
+
+    Raises:
+        AuthenticationError: No token, a rejected token, or one without write access to ``repo_id`` (raised
+            before anything is uploaded).
+        HubConflictError: The branch kept moving under concurrent pushes; nothing was committed.
+        HubError: Any other Hub failure; the repository is left at its previous commit.
+    """
+    resolved = require_token(token)
+    api = _client(resolved)
+    repo_id = check_write_access(api, repo_id, resolved)
+    branch = revision or "main"
+    with tempfile.TemporaryDirectory(prefix="yolo-hf-push-") as scratch:
+        staged = stage_model(model, Path(scratch), verify_images=verify_images)
+        title, description = default_commit_message(staged)
+        try:
+            _create_repo(api, repo_id, private)
+            if branch != "main":
+                _ensure_branch(api, repo_id, branch)
+            info, card_written, parent = _commit_with_retries(
+                api, repo_id, branch, staged,
+                message=commit_message or title,
+                description=description if commit_description is None else commit_description,
+                create_pr=create_pr, overwrite_card=overwrite_card, card_tags=card_tags,
+            )  # fmt: skip
+            if tag:
+                _create_tag(api, repo_id, tag, info.oid, message=commit_message or title)
+        except YoloTransformersError:
+            raise
+        except Exception as error:  # noqa: BLE001 - huggingface_hub / HTTP errors become typed HubErrors
+            raise hub_error(error, action="push", repo_id=repo_id, revision=branch, token=resolved.value) from error
+    result = UploadResult(
+        repo_id=repo_id,
+        revision=branch,
+        commit_oid=info.oid,
+        commit_url=str(info.commit_url),
+        repo_url=str(info.repo_url),
+        pr_url=info.pr_url,
+        tag=tag,
+        changed=info.oid != parent,
+        card_written=card_written,
+    )
+    logger.debug("pushed %s to %s (%s)", staged.source, result.url, info.oid[:8] if result.changed else "unchanged")
+    return result
+
+
+def _client(token: ResolvedToken) -> HfApi:
+    from huggingface_hub import HfApi
+
+    from .. import __version__
+
+    return HfApi(token=token.value, library_name="yolo_transformers", library_version=__version__)
+
+
+def _create_repo(api: HfApi, repo_id: str, private: bool) -> None:
+    api.create_repo(repo_id, private=private, exist_ok=True)
+
+
+def _ensure_branch(api: HfApi, repo_id: str, branch: str) -> None:
+    """Create ``branch`` from ``main`` unless it exists."""
+    from huggingface_hub.errors import RevisionNotFoundError
+
+    try:
+        api.model_info(repo_id, revision=branch)
+    except RevisionNotFoundError:
+        logger.info("creating branch %s of %s from main", branch, repo_id)
+        api.create_branch(repo_id, branch=branch, revision="main", exist_ok=True)
+
+
+def _remote_state(api: HfApi, repo_id: str, branch: str) -> tuple[str, bool]:
+    """The branch head and whether it has a README.md."""
+    info = api.model_info(repo_id, revision=branch)
+    names = {sibling.rfilename for sibling in info.siblings or []}
+    return str(info.sha), _CARD in names
+
+
+def _operations(staged: StagedModel, repo_id: str, with_card: bool, card_tags: Sequence[str] | None) -> list:
+    """Fresh ``CommitOperationAdd``s (the client keeps per-attempt state on them)."""
+    from huggingface_hub import CommitOperationAdd
+
+    files = dict(staged.files)
+    if with_card:
+        files.update(staged.card_files(repo_id, extra_tags=card_tags))
+    return [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(path)) for name, path in sorted(files.items())]
+
+
+def _commit_with_retries(
+    api: HfApi,
+    repo_id: str,
+    branch: str,
+    staged: StagedModel,
+    *,
+    message: str,
+    description: str,
+    create_pr: bool,
+    overwrite_card: bool,
+    card_tags: Sequence[str] | None,
+) -> tuple[CommitInfo, bool, str]:
+    """Commit against the current head; on a lost race re-read the head and retry.
+
+    Returns:
+        The commit info, whether the card was written, and the head the commit was made on.
+    """
+    from huggingface_hub.errors import HfHubHTTPError
+
+    for attempt in range(_CONFLICT_RETRIES + 1):
+        parent, has_card = _remote_state(api, repo_id, branch)
+        with_card = overwrite_card or not has_card
+        if not with_card:
+            logger.info("%s@%s already has a README.md: kept as is, its content may describe an earlier push "
+                        "(overwrite_card=True / --overwrite-card replaces it)", repo_id, branch)
+        operations = _operations(staged, repo_id, with_card, card_tags)
+        try:
+            info = api.create_commit(
+                repo_id,
+                operations=operations,
+                commit_message=message,
+                commit_description=description or None,
+                revision=branch,
+                create_pr=create_pr,
+                parent_commit=None if create_pr else parent,
+            )
+        except HfHubHTTPError as error:
+            if getattr(error.response, "status_code", None) != 412:
+                raise
+            if attempt == _CONFLICT_RETRIES:
+                raise HubConflictError(
+                    f"{repo_id}@{branch} kept changing during {attempt + 1} attempts (concurrent pushes); "
+                    "nothing was committed: push again"
+                ) from error
+            logger.warning("%s@%s moved while pushing (another push landed); retrying on the new head", repo_id,
+                           branch)
+            continue
+        return info, with_card, parent
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _create_tag(api: HfApi, repo_id: str, tag: str, commit: str, *, message: str) -> None:
+    """Tag ``commit``; an existing tag on the same commit is fine (re-pushing an unchanged model).
+
+    Raises:
+        HubError: The tag exists on another commit (the push itself succeeded).
+    """
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        api.create_tag(repo_id, tag=tag, revision=commit, tag_message=message)
+        return
+    except HfHubHTTPError as error:
+        if getattr(error.response, "status_code", None) != 409:
+            raise
+    refs = api.list_repo_refs(repo_id)
+    existing = next((ref.target_commit for ref in refs.tags if ref.name == tag), None)
+    if existing != commit:
+        raise HubError(
+            f"tag {tag!r} already exists in {repo_id} on commit {str(existing)[:8]}; the model was pushed as commit "
+            f"{commit[:8]} but not tagged: choose a new tag, or delete the old one with "
+            f"`hf repos tag delete {repo_id} {tag}`"
+        )
