@@ -495,7 +495,7 @@ def test_card_metadata_tags_and_listing(hub_server: HubServer, alice: HfApi, hub
     assert info.card_data.license == "agpl-3.0"
     assert info.tags[:3] == ["yolo", "transformers", "object-detection"] and "license:agpl-3.0" in info.tags
     assert [m.id for m in listed] == [repo_id] and listed[0].siblings is not None
-    assert [m.id for m in alice.list_models(filter="yolo", author="alice")] == [repo_id]
+    assert [m.id for m in alice.list_models(filter="yolo", author="alice", search="yolo-card")] == [repo_id]
 
 
 def test_invalid_readme_metadata_is_refused_before_upload(alice: HfApi, model_repo: str) -> None:
