@@ -24,7 +24,8 @@ def listed_repos(hub_server, converted_tiny_detector):
     upload_model(converted_tiny_detector, private, token=token, private=True)
     api = hub_server.api("alice")
     api.create_repo(f"alice/{prefix}-other")
-    api.upload_file(path_or_fileobj=b"---\ntags: [yolo]\n---\n", path_in_repo="README.md", repo_id=f"alice/{prefix}-other")
+    card = b"---\ntags: [yolo]\n---\n"
+    api.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id=f"alice/{prefix}-other")
     return prefix, public, private
 
 

@@ -59,8 +59,11 @@ def test_pinned_pulls_by_tag_branch_and_sha(hub_server, hub_repo_name, converted
     def weights(path: Path) -> dict[str, torch.Tensor]:
         return load_file(path / "model.safetensors")
 
-    expected = {"v1.0": converted_tiny_detector, "candidate": model_variants(10), v1.commit_oid: converted_tiny_detector,
-                "main": model_variants(11), branch.commit_oid: model_variants(10)}
+    expected = {
+        "v1.0": converted_tiny_detector, v1.commit_oid: converted_tiny_detector,
+        "candidate": model_variants(10), branch.commit_oid: model_variants(10),
+        "main": model_variants(11),
+    }
     for revision, source in expected.items():
         folder = download_model(repo_id, revision=revision)
         assert (folder / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes(), revision

@@ -180,3 +180,16 @@ def test_concurrent_pushes_both_land_or_conflict_cleanly(hub_server, hub_repo_na
     assert files["model.safetensors"] == (winner / "model.safetensors").read_bytes()
     assert files["config.json"] == (winner / "config.json").read_bytes()
     assert history[-1].title == "initial commit" and len(history) == len(landed) + 1
+
+
+def test_branch_that_keeps_moving_ends_in_a_typed_conflict(hub_faults, hub_repo_name, converted_tiny_detector):
+    repo_id = hub_repo_name()
+    token = hub_faults.token("alice")
+    hub_faults.api("alice").create_repo(repo_id)
+    before = hub_faults.head(repo_id)
+    fault = hub_faults.fail_route("commit", status=412, match=repo_id, times=None)
+
+    with pytest.raises(HubConflictError, match="nothing was committed"):
+        upload_model(converted_tiny_detector, repo_id, token=token)
+
+    assert fault.hits == 3 and hub_faults.head(repo_id) == before

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--user", required=True, metavar="USER", help="user or organization name")
     parser.add_argument("--search", metavar="TEXT", help="only repos whose name contains TEXT")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    parser.add_argument("--token", metavar="TOKEN", help="token to include private repos (default: HF_TOKEN, `hf auth login`)")
+    parser.add_argument("--token", metavar="TOKEN",
+                        help="token to include private repos (default: HF_TOKEN, then `hf auth login`)")
     parser.set_defaults(func=run)
 
 
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([row.to_dict() for row in rows], indent=2))
         return 0
     if not rows:
-        print(f"no yolo-transformers models found for {args.user}" + (f" matching {args.search!r}" if args.search else ""))
+        matching = f" matching {args.search!r}" if args.search else ""
+        print(f"no yolo-transformers models found for {args.user}{matching}")
         return 0
     table = [("REPO", "TASK", "CLASSES", "LAST MODIFIED", "VISIBILITY")]
     for row in rows:

@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", type=Path, metavar="DIR", help="folder to write to (default: the HF cache)")
     parser.add_argument("--format", choices=("hf", "ultralytics"), default="hf",
                         help="hf: transformers folder (default); ultralytics: a .pt for ultralytics.YOLO")
-    parser.add_argument("--token", metavar="TOKEN", help="token for private repos (default: HF_TOKEN, then `hf auth login`)")
+    parser.add_argument("--token", metavar="TOKEN",
+                        help="token for private repos (default: HF_TOKEN, then `hf auth login`)")
     parser.set_defaults(func=run)
 
 

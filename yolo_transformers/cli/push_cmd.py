@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tag", metavar="TAG", help="tag the new commit, e.g. v1.0")
     parser.add_argument("--revision", metavar="BRANCH", help="push to this branch (created from main if missing)")
     parser.add_argument("--message", metavar="TEXT", help="commit message (default: model, classes, metrics, source)")
-    parser.add_argument("--token", metavar="TOKEN", help="Hub token with write scope (default: HF_TOKEN, then `hf auth login`)")
+    parser.add_argument("--token", metavar="TOKEN",
+                        help="Hub token with write scope (default: HF_TOKEN, then `hf auth login`)")
     parser.add_argument("--overwrite-card", action="store_true",
                         help="replace a README.md that is already on the Hub (kept by default)")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")

@@ -63,7 +63,8 @@ def hub_error(
     status = getattr(getattr(error, "response", None), "status_code", None)
     kind: type[HubError] = HubError
     if isinstance(error, GatedRepoError):
-        kind, text = AuthenticationError, f"{repo_id} is gated: accept its conditions on the Hub, then use that account's token"
+        kind = AuthenticationError
+        text = f"{repo_id} is gated: accept its conditions on the Hub, then use that account's token"
     elif isinstance(error, RepositoryNotFoundError):
         text = (
             f"{repo_id} not found, or private and not readable with this token: check the name, or pass --token / "
@@ -95,7 +96,10 @@ def hub_error(
     elif isinstance(error, HfHubHTTPError):
         text = f"{action} of {where} failed: HTTP {status}: {_server_message(error)}"
     elif _is_connection_error(error):
-        text = f"cannot reach the Hub for {action} of {where} ({_one_line(str(error))}): check HF_ENDPOINT and the network"
+        text = (
+            f"cannot reach the Hub for {action} of {where} ({_one_line(str(error))}): "
+            "check HF_ENDPOINT and the network"
+        )
     else:
         cause = error.__cause__ or error.__context__
         detail = _one_line(str(error))

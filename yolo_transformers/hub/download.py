@@ -68,7 +68,8 @@ def download_model(
         return folder
     commit = folder.name if _SHA.match(folder.name) else None
     target = Path(local_dir) if local_dir is not None else ultralytics_cache_dir(repo_id, commit or "latest")
-    return _export_ultralytics(folder, target / _checkpoint_name(repo_id), reuse=local_dir is None and commit is not None)
+    reuse = local_dir is None and commit is not None  # the cached .pt of a commit never changes
+    return _export_ultralytics(folder, target / _checkpoint_name(repo_id), reuse=reuse)
 
 
 def _checkpoint_name(repo_id: str) -> str:

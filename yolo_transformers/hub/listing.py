@@ -1,7 +1,7 @@
 """``list_models``: an author's yolo-transformers models, with task, class count, last change and tags.
 
-One listing request (``GET /api/models?author=&filter=yolo-transformers&cardData=true``) gives ids, tags, dates
-and card metadata. Task and class count come from the card metadata when it has them; otherwise each repo's
+One listing request (``GET /api/models?author=&filter=yolo-transformers&expand=...``) gives ids, tags, dates,
+visibility and card metadata. Task and class count come from the card metadata when it has them; otherwise each repo's
 small ``config.json`` is read (through the cache, so repeated listings cost one conditional request per repo).
 """
 
@@ -36,6 +36,8 @@ _TASK_OF_PIPELINE = {
     "depth-estimation": "depth",
 }
 _WORKERS = 4
+#: Fields asked of the listing endpoint (the default listing has no ``lastModified``; ``full`` adds every file).
+_EXPAND = ("cardData", "lastModified", "tags", "private", "pipeline_tag")
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def list_models(author: str, *, search: str | None = None, token: str | None = N
     token_value = resolve_token(token)
     api = HfApi(token=token_value)
     try:
-        infos = list(api.list_models(author=author, filter=LIBRARY_TAG, search=search, cardData=True))
+        infos = list(api.list_models(author=author, filter=LIBRARY_TAG, search=search, expand=list(_EXPAND)))
     except YoloTransformersError:
         raise
     except Exception as error:  # noqa: BLE001

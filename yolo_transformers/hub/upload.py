@@ -9,11 +9,12 @@ the new head and the commit retried; weights already uploaded are not sent again
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..errors import HubConflictError, HubError, YoloTransformersError
 from ._errors import hub_error
@@ -45,6 +46,7 @@ class UploadResult:
         tag: Tag created on the commit, if any.
         changed: False when every file was already on the Hub (no commit was made).
         card_written: False when a README.md already on the Hub was kept.
+        private: Whether the repository is private.
     """
 
     repo_id: str
@@ -56,6 +58,7 @@ class UploadResult:
     tag: str | None = None
     changed: bool = True
     card_written: bool = True
+    private: bool = False
 
     @property
     def url(self) -> str:
@@ -120,7 +123,7 @@ def upload_model(
             _create_repo(api, repo_id, private)
             if branch != "main":
                 _ensure_branch(api, repo_id, branch)
-            info, card_written, parent = _commit_with_retries(
+            info, card_written, state = _commit_with_retries(
                 api, repo_id, branch, staged,
                 message=commit_message or title,
                 description=description if commit_description is None else commit_description,
@@ -140,9 +143,13 @@ def upload_model(
         repo_url=str(info.repo_url),
         pr_url=info.pr_url,
         tag=tag,
-        changed=info.oid != parent,
+        changed=info.oid != state.head,
         card_written=card_written,
+        private=state.private,
     )
+    if private and not state.private:
+        logger.warning("%s already existed and is public: private=True only applies to new repos; make it private "
+                       "with `hf repos settings %s --private`", repo_id, repo_id)
     logger.debug("pushed %s to %s (%s)", staged.source, result.url, info.oid[:8] if result.changed else "unchanged")
     return result
 
@@ -156,7 +163,19 @@ def _client(token: ResolvedToken) -> HfApi:
 
 
 def _create_repo(api: HfApi, repo_id: str, private: bool) -> None:
-    api.create_repo(repo_id, private=private, exist_ok=True)
+    """Create the repo unless it exists.
+
+    A token scoped to one existing repo may not create repos in its namespace, and the Hub can answer 403 rather
+    than 409 then; such a push proceeds when the repo exists (the commit itself is the authority).
+    """
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+    except HfHubHTTPError as error:
+        if getattr(error.response, "status_code", None) != 403 or not api.repo_exists(repo_id):
+            raise
+        logger.debug("cannot create %s (403) but it exists: pushing to it", repo_id)
 
 
 def _ensure_branch(api: HfApi, repo_id: str, branch: str) -> None:
@@ -170,11 +189,18 @@ def _ensure_branch(api: HfApi, repo_id: str, branch: str) -> None:
         api.create_branch(repo_id, branch=branch, revision="main", exist_ok=True)
 
 
-def _remote_state(api: HfApi, repo_id: str, branch: str) -> tuple[str, bool]:
-    """The branch head and whether it has a README.md."""
+@dataclass(frozen=True)
+class _RemoteState:
+    head: str
+    has_card: bool
+    private: bool
+
+
+def _remote_state(api: HfApi, repo_id: str, branch: str) -> _RemoteState:
+    """The branch head, whether it has a README.md, and the repo's visibility."""
     info = api.model_info(repo_id, revision=branch)
     names = {sibling.rfilename for sibling in info.siblings or []}
-    return str(info.sha), _CARD in names
+    return _RemoteState(str(info.sha), _CARD in names, bool(info.private))
 
 
 def _operations(staged: StagedModel, repo_id: str, with_card: bool, card_tags: Sequence[str] | None) -> list:
@@ -198,31 +224,32 @@ def _commit_with_retries(
     create_pr: bool,
     overwrite_card: bool,
     card_tags: Sequence[str] | None,
-) -> tuple[CommitInfo, bool, str]:
+) -> tuple[CommitInfo, bool, _RemoteState]:
     """Commit against the current head; on a lost race re-read the head and retry.
 
     Returns:
-        The commit info, whether the card was written, and the head the commit was made on.
+        The commit info, whether the card was written, and the remote state the commit was made on.
     """
     from huggingface_hub.errors import HfHubHTTPError
 
     for attempt in range(_CONFLICT_RETRIES + 1):
-        parent, has_card = _remote_state(api, repo_id, branch)
-        with_card = overwrite_card or not has_card
+        state = _remote_state(api, repo_id, branch)
+        with_card = overwrite_card or not state.has_card
         if not with_card:
-            logger.info("%s@%s already has a README.md: kept as is, its content may describe an earlier push "
+            logger.debug("%s@%s already has a README.md: kept as is, its content may describe an earlier push "
                         "(overwrite_card=True / --overwrite-card replaces it)", repo_id, branch)
         operations = _operations(staged, repo_id, with_card, card_tags)
         try:
-            info = api.create_commit(
-                repo_id,
-                operations=operations,
-                commit_message=message,
-                commit_description=description or None,
-                revision=branch,
-                create_pr=create_pr,
-                parent_commit=None if create_pr else parent,
-            )
+            with _no_empty_commit_warning():  # an unchanged push is reported by UploadResult.changed instead
+                info = api.create_commit(
+                    repo_id,
+                    operations=operations,
+                    commit_message=message,
+                    commit_description=description or None,
+                    revision=branch,
+                    create_pr=create_pr,
+                    parent_commit=None if create_pr else state.head,
+                )
         except HfHubHTTPError as error:
             if getattr(error.response, "status_code", None) != 412:
                 raise
@@ -234,8 +261,26 @@ def _commit_with_retries(
             logger.warning("%s@%s moved while pushing (another push landed); retrying on the new head", repo_id,
                            branch)
             continue
-        return info, with_card, parent
+        return info, with_card, state
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _DropEmptyCommitWarning(logging.Filter):
+    """Drops huggingface_hub's "No files have been modified since last commit" warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No files have been modified" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _no_empty_commit_warning() -> Iterator[None]:
+    hf_logger = logging.getLogger("huggingface_hub.hf_api")
+    dropper = _DropEmptyCommitWarning()
+    hf_logger.addFilter(dropper)
+    try:
+        yield
+    finally:
+        hf_logger.removeFilter(dropper)
 
 
 def _create_tag(api: HfApi, repo_id: str, tag: str, commit: str, *, message: str) -> None:
