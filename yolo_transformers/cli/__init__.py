@@ -20,6 +20,9 @@ _COMMAND_MODULES = ("convert", "push", "pull", "list", "dataset", "eval")
 
 logger = logging.getLogger("yolo_transformers.cli")
 
+#: HTTP client loggers that log every request at INFO.
+_CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level ``yolo-hf`` parser with every available sub-command."""
@@ -48,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
     )
+    for name in _CHATTY_LOGGERS:  # one "HTTP Request: ..." line per Hub call is noise; -v shows them
+        logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
