@@ -125,6 +125,17 @@ def test_private_dataset_is_refused_to_other_users(hub_server, hub_repo_name, tm
     assert not {r.route for r in seen} & _WRITES
 
 
+def test_fine_grained_token_scoped_to_the_dataset_repo(hub_server, hub_repo_name, tmp_path):
+    source = _source(tmp_path / "src", "detect")
+    repo_id = hub_repo_name()
+    push_dataset(source, repo_id, token=hub_server.token("alice"), cache_dir=tmp_path / "c")
+    dataset_scoped = hub_server.fine_grained_token("alice", {f"dataset:{repo_id}": ["repo.content.read", "repo.write"]})
+    model_scoped = hub_server.fine_grained_token("alice", {f"model:{repo_id}": ["repo.content.read", "repo.write"]})
+    push_dataset(source, repo_id, token=dataset_scoped, cache_dir=tmp_path / "c", commit_message="scoped push")
+    with pytest.raises(AuthenticationError, match="cannot write"):  # a model scope does not cover the dataset
+        push_dataset(source, repo_id, token=model_scoped, cache_dir=tmp_path / "c")
+
+
 @pytest.mark.parametrize("damage", ["bad_label", "bad_yaml", "corrupt_image"])
 def test_bad_data_sends_nothing(hub_server, hub_repo_name, tmp_path, damage):
     source = _source(tmp_path / "src", "detect")

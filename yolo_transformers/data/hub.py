@@ -149,7 +149,7 @@ def push_dataset(
     with tempfile.TemporaryDirectory(prefix="yolo-hf-dataset-") as scratch:
         samples = save_samples_grid(dataset, Path(scratch) / SAMPLES_FILENAME)
         api = _client(resolved)
-        repo_id = check_write_access(api, repo_id, resolved)
+        repo_id = check_write_access(api, repo_id, resolved, repo_type="dataset")
         card = generate_dataset_card(
             dataset, repo_id=repo_id, license=license, revision=branch, samples=samples is not None, report=report
         )

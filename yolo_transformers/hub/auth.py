@@ -97,14 +97,14 @@ def require_token(token: str | None, *, action: str = "push") -> ResolvedToken:
     return resolved
 
 
-def _scoped_write(fine_grained: dict[str, Any], namespace: str, repo_id: str) -> bool:
-    """Whether a fine-grained token's scopes include ``repo.write`` on ``namespace`` or on ``repo_id``."""
+def _scoped_write(fine_grained: dict[str, Any], namespace: str, repo_id: str, repo_type: str = "model") -> bool:
+    """Whether a fine-grained token's scopes include ``repo.write`` on ``namespace`` or on the ``repo_type`` repo."""
     for scope in fine_grained.get("scoped") or []:
         entity = scope.get("entity") or {}
         if "repo.write" not in (scope.get("permissions") or []):
             continue
         kind, name = entity.get("type"), entity.get("name")
-        if (kind in ("user", "org") and name == namespace) or (kind == "model" and name == repo_id):
+        if (kind in ("user", "org") and name == namespace) or (kind == repo_type and name == repo_id):
             return True
     return False
 
@@ -118,13 +118,14 @@ def _namespaces(whoami: dict[str, Any]) -> dict[str, str]:
     return spaces
 
 
-def check_write_access(api: HfApi, repo_id: str, token: ResolvedToken) -> str:
+def check_write_access(api: HfApi, repo_id: str, token: ResolvedToken, repo_type: str = "model") -> str:
     """Check with ``whoami`` that ``token`` may write to ``repo_id``; nothing is uploaded or created.
 
     Args:
         api: A client carrying ``token``.
         repo_id: ``namespace/name``, or just ``name`` for the token owner's namespace.
         token: The resolved token (its source is named in errors).
+        repo_type: ``"model"`` or ``"dataset"``: a fine-grained token must be scoped to a repo of that type.
 
     Returns:
         The full ``namespace/name`` repo id.
@@ -159,7 +160,7 @@ def check_write_access(api: HfApi, repo_id: str, token: ResolvedToken) -> str:
     if role in _WRITE_ROLES:
         allowed = True
     elif role == "fineGrained":
-        allowed = _scoped_write(access.get("fineGrained") or {}, namespace, full_id)
+        allowed = _scoped_write(access.get("fineGrained") or {}, namespace, full_id, repo_type)
     else:
         allowed = False
     if not allowed:
