@@ -25,6 +25,7 @@ from .errors import (
 )
 from .image_processing_yolo import YoloImageProcessor
 from .modeling_yolo import YoloForObjectDetection, YoloObjectDetectionOutput, YoloPreTrainedModel
+from .evaluation import evaluate
 from ._auto import register_auto_classes
 
 register_auto_classes()
@@ -36,6 +37,7 @@ __all__ = [
     "YoloPreTrainedModel",
     "YoloForObjectDetection",
     "YoloObjectDetectionOutput",
+    "evaluate",
     "YoloTransformersError",
     "CheckpointError",
     "UnsafeCheckpointError",

@@ -195,6 +195,7 @@ class YoloImageProcessor(BaseImageProcessor):
         pad_value: int | None = None,
         input_data_format: ChannelFormat | None = None,
         return_letterbox: bool = False,
+        annotations: Any = None,
         **kwargs: Any,
     ) -> BatchFeature:
         """Letterbox a batch of images exactly like Ultralytics' predictor.
@@ -213,6 +214,10 @@ class YoloImageProcessor(BaseImageProcessor):
             return_letterbox: Also return ``original_sizes`` and ``resized_sizes`` ``(B, 2)`` (height, width) and
                 ``paddings`` ``(B, 4)`` (top, bottom, left, right), int64, in pixels. Off by default because
                 models receive every key of the returned features.
+            annotations: COCO-style targets for training, one ``{"image_id", "annotations": [{"bbox": [x, y, w,
+                h] (pixels), "category_id", ...}]}`` per image; adds ``labels`` (see
+                :func:`yolo_transformers._annotations.annotations_to_labels`). Images are then padded to the full
+                ``image_size`` unless ``minimal_padding`` is given, so every training sample has one shape.
             **kwargs: Ignored, logged (accepted for compatibility with generic callers).
 
         Returns:
@@ -223,6 +228,8 @@ class YoloImageProcessor(BaseImageProcessor):
         arrays = [to_rgb_array(img, input_data_format) for img in _flatten_images(images)]
         if not arrays:
             raise ValueError("No images given to YoloImageProcessor")
+        if annotations is not None and minimal_padding is None:
+            minimal_padding = False  # training samples are batched later: one fixed square input size
         geometry = self.letterbox_geometry([a.shape[:2] for a in arrays], image_size, minimal_padding)
         fill = self.pad_value if pad_value is None else int(pad_value)
         padded = [letterbox_image(a, g, fill) for a, g in zip(arrays, geometry)]
@@ -236,7 +243,12 @@ class YoloImageProcessor(BaseImageProcessor):
             data = {k: list(v.numpy()) for k, v in data.items()}
         elif return_tensors != "pt":
             raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
-        return BatchFeature(data=data, tensor_type=return_tensors)
+        features = BatchFeature(data=data, tensor_type=return_tensors)
+        if annotations is not None:
+            from ._annotations import annotations_to_labels
+
+            features["labels"] = annotations_to_labels(annotations, geometry, return_tensors)
+        return features
 
     @staticmethod
     def _to_pixel_values(padded: list[np.ndarray]) -> torch.Tensor:

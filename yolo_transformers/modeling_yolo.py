@@ -191,9 +191,12 @@ class YoloPreTrainedModel(PreTrainedModel):
         """The network to run: a cached fused twin in eval/no-grad mode, else ``self.model`` itself.
 
         The twin is rebuilt whenever a parameter changes (tracked by tensor version counters), or the device or
-        dtype changes, so it never serves stale weights.
+        dtype changes, so it never serves stale weights. A training or grad-enabled forward drops it: what follows
+        may change the weights without bumping version counters (fused optimizers such as ``Trainer``'s default
+        ``adamw_torch_fused``) or update BatchNorm statistics.
         """
         if self.training or torch.is_grad_enabled() or not self.fuse_for_inference:
+            self.__dict__.pop("_fused_twin", None)
             return self.model
         parameters = list(self.model.parameters())
         key = (parameters[0].device, parameters[0].dtype, tuple(p._version for p in parameters),
