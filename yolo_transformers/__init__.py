@@ -26,6 +26,13 @@ from .errors import (
 from .image_processing_yolo import YoloImageProcessor
 from .modeling_yolo import YoloForObjectDetection, YoloObjectDetectionOutput, YoloPreTrainedModel
 from .evaluation import evaluate
+from .image_processing_yolo_classification import YoloClassificationImageProcessor
+from .modeling_yolo_classification import YoloForImageClassification, YoloImageClassifierOutput
+from .modeling_yolo_depth import YoloDepthEstimatorOutput, YoloForDepthEstimation
+from .modeling_yolo_obb import YoloForOrientedObjectDetection, YoloOrientedObjectDetectionOutput
+from .modeling_yolo_pose import YoloForPoseEstimation, YoloPoseEstimationOutput
+from .modeling_yolo_segmentation import YoloForInstanceSegmentation, YoloInstanceSegmentationOutput
+from .modeling_yolo_semantic import YoloForSemanticSegmentation, YoloSemanticSegmenterOutput
 from ._auto import register_auto_classes
 
 register_auto_classes()
@@ -38,6 +45,19 @@ __all__ = [
     "YoloForObjectDetection",
     "YoloObjectDetectionOutput",
     "evaluate",
+    "YoloClassificationImageProcessor",
+    "YoloForInstanceSegmentation",
+    "YoloInstanceSegmentationOutput",
+    "YoloForSemanticSegmentation",
+    "YoloSemanticSegmenterOutput",
+    "YoloForDepthEstimation",
+    "YoloDepthEstimatorOutput",
+    "YoloForPoseEstimation",
+    "YoloPoseEstimationOutput",
+    "YoloForOrientedObjectDetection",
+    "YoloOrientedObjectDetectionOutput",
+    "YoloForImageClassification",
+    "YoloImageClassifierOutput",
     "YoloTransformersError",
     "CheckpointError",
     "UnsafeCheckpointError",

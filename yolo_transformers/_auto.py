@@ -28,3 +28,6 @@ def register_auto_classes() -> None:
         image_processor_classes={"pil": YoloImageProcessor, "torchvision": YoloImageProcessor},
         exist_ok=True,
     )
+    from ._auto_tasks import register_task_auto_classes  # the other tasks' models, and AutoModel for all of them
+
+    register_task_auto_classes()

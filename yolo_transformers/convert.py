@@ -25,6 +25,7 @@ from .checkpoint import UltralyticsCheckpoint, load_checkpoint
 from .configuration_yolo import YoloConfig
 from .errors import WeightsError, YoloTransformersError
 from .parity import ParityReport, verify_conversion
+from ._task_config import classification_processor, task_config_fields, task_processor_kwargs
 
 __all__ = ["convert_checkpoint", "config_from_checkpoint", "processor_for_config", "ConversionResult", "main",
            "add_arguments", "run"]
@@ -96,13 +97,16 @@ def config_from_checkpoint(checkpoint: UltralyticsCheckpoint, *, end_to_end: boo
         train_results=checkpoint.train_results or None,
         source_sha256=checkpoint.sha256,
         source_file=checkpoint.path.name,
+        **task_config_fields(checkpoint),
     )
 
 
 def processor_for_config(config: YoloConfig):
-    """The :class:`YoloImageProcessor` matching a config's input size, stride and post-processing defaults."""
+    """The image processor matching a config's task, input size, stride and post-processing defaults."""
     from .image_processing_yolo import YoloImageProcessor
 
+    if config.task == "classify":
+        return classification_processor(config)
     return YoloImageProcessor(
         image_size=config.image_size,
         stride=config.max_stride,
@@ -110,6 +114,7 @@ def processor_for_config(config: YoloConfig):
         iou_threshold=config.iou_threshold,
         max_det=config.max_det,
         end_to_end=config.end_to_end,
+        **task_processor_kwargs(config),
     )
 
 

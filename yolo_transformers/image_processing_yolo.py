@@ -32,7 +32,9 @@ from ._letterbox import (
     scale_boxes_to_original,
     to_rgb_array,
 )
+from ._geometry import stretch_geometry
 from ._nms import KeptDetections, end_to_end_topk, non_max_suppression
+from .postprocess_tasks import TaskPostProcessingMixin
 
 __all__ = ["YoloImageProcessor", "YoloImageProcessorKwargs", "LetterboxGeometry", "KeptDetections"]
 
@@ -54,6 +56,8 @@ class YoloImageProcessorKwargs(ImagesKwargs, total=False):
     max_det: int
     agnostic_nms: bool
     end_to_end: bool
+    task: str | None
+    scale_fill: bool
 
 
 def _flatten_images(images: Any) -> list[SingleImage]:
@@ -91,7 +95,7 @@ def _cxcywh_to_xyxy_pixels(pred_boxes: torch.Tensor, input_sizes: list[tuple[int
     return torch.cat((center - half, center + half), dim=-1)
 
 
-class YoloImageProcessor(BaseImageProcessor):
+class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
     r"""Image processor for Ultralytics YOLO models: letterbox in, NMS / top-k and un-letterbox out.
 
     Args:
@@ -116,6 +120,13 @@ class YoloImageProcessor(BaseImageProcessor):
             Class-agnostic NMS (for end-to-end heads: one label per anchor).
         end_to_end (`bool`, *optional*, defaults to `False`):
             The head is NMS-free (YOLOv10, YOLO26 one-to-one branch): select by top-k instead of NMS.
+        task (`str`, *optional*):
+            Ultralytics task of the model this processor serves (``detect``, ``segment``, ``pose``, ``obb``,
+            ``semantic``, ``depth``). Task-specific ``post_process_*`` methods of other tasks are then absent (so
+            pipelines pick the right one); None keeps all of them.
+        scale_fill (`bool`, *optional*, defaults to `False`):
+            Stretch images to ``image_size`` instead of letterboxing them (Ultralytics ``LetterBox(scale_fill=True)``,
+            what its depth predictor does).
     """
 
     model_input_names = ["pixel_values"]
@@ -132,6 +143,8 @@ class YoloImageProcessor(BaseImageProcessor):
         max_det: int = 300,
         agnostic_nms: bool = False,
         end_to_end: bool = False,
+        task: str | None = None,
+        scale_fill: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -144,6 +157,8 @@ class YoloImageProcessor(BaseImageProcessor):
         self.max_det = int(max_det)
         self.agnostic_nms = bool(agnostic_nms)
         self.end_to_end = bool(end_to_end)
+        self.task = None if task is None else str(task)
+        self.scale_fill = bool(scale_fill)
 
     # ------------------------------------------------------------------ geometry
 
@@ -178,6 +193,8 @@ class YoloImageProcessor(BaseImageProcessor):
         minimal = self.minimal_padding if minimal_padding is None else minimal_padding
         auto = minimal and len(set(sizes)) == 1
         shape = self.letterbox_shape(image_size)
+        if self.scale_fill:
+            return [stretch_geometry(size, shape) for size in sizes]
         return [compute_letterbox(size, shape, self.stride, auto) for size in sizes]
 
     # ------------------------------------------------------------------ preprocessing

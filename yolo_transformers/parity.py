@@ -239,6 +239,11 @@ def verify_conversion(
     Returns:
         The :class:`ParityReport` with every measured difference.
     """
+    if model.config.task != "detect":  # masks, keypoints, rotated boxes, probabilities, class maps, depth
+        from .parity_tasks import verify_task_conversion
+
+        return verify_task_conversion(checkpoint, model, processor, images, raw_tolerance=raw_tolerance,
+                                      trust_checkpoint=trust_checkpoint, raise_on_failure=raise_on_failure)
     images = list(images) if images is not None else default_verification_images()
     end_to_end = bool(model.config.end_to_end)
     model = model.eval()

@@ -1,0 +1,99 @@
+"""``YoloForImageClassification``: Ultralytics ``-cls`` models (YOLOv8/YOLO11/YOLO26 ``Classify`` head).
+
+Images are prepared by :class:`~yolo_transformers.YoloClassificationImageProcessor` (Ultralytics' classify
+transforms: shortest-edge resize and centre crop, no letterbox); ``softmax(logits)`` are Ultralytics' ``probs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+from transformers.utils import ModelOutput
+
+from .configuration_yolo import YoloConfig
+from ._task_heads import inference_network
+from .modeling_yolo import YoloPreTrainedModel, register_task_class
+
+__all__ = ["YoloForImageClassification", "YoloImageClassifierOutput"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class YoloImageClassifierOutput(ModelOutput):
+    r"""Output of :class:`YoloForImageClassification` (transformers' ``ImageClassifierOutput`` layout).
+
+    Args:
+        logits (`torch.Tensor` of shape `(batch_size, num_labels)`):
+            Class scores before the softmax; ``logits.softmax(-1)`` equals Ultralytics' ``Results.probs``.
+        hidden_states (`tuple[torch.Tensor]`, *optional*):
+            The feature map entering the head, `(batch_size, channels, height / 32, width / 32)`; returned with
+            ``output_hidden_states=True``.
+    """
+
+    logits: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+
+
+class YoloForImageClassification(YoloPreTrainedModel):
+    """YOLO image classification (``yolov8n-cls``, ``yolo11n-cls``, ``yolo26n-cls`` ...) as a transformers model.
+
+    Works with ``AutoModelForImageClassification`` and ``pipeline("image-classification")``.
+
+    Example:
+        >>> from yolo_transformers import YoloForImageClassification, YoloClassificationImageProcessor
+        >>> model = YoloForImageClassification.from_pretrained("path/to/converted-cls")
+        >>> processor = YoloClassificationImageProcessor.from_pretrained("path/to/converted-cls")
+        >>> probs = model(**processor(images=image, return_tensors="pt")).logits.softmax(-1)
+    """
+
+    task = "classify"
+
+    def __init__(self, config: YoloConfig) -> None:
+        super().__init__(config)
+        # Ultralytics' ClassificationModel never runs initialize_weights, so its BatchNorm layers keep PyTorch's
+        # defaults (eps 1e-5, momentum 0.1), unlike the detection-family networks build_network reproduces.
+        for module in self.model.modules():
+            if type(module) is torch.nn.BatchNorm2d:
+                module.eps = 1e-5
+                module.momentum = 0.1
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> YoloImageClassifierOutput | tuple:
+        r"""Classify images.
+
+        Args:
+            pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]`` prepared by
+                :class:`YoloClassificationImageProcessor` (any size; the head pools globally).
+            output_hidden_states: Also return the feature map entering the head.
+            return_dict: Return a :class:`YoloImageClassifierOutput` (default) instead of a tuple.
+
+        Returns:
+            :class:`YoloImageClassifierOutput`.
+        """
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        pixel_values = self._as_input(pixel_values)
+        network = inference_network(self)
+        features = self._head_inputs(pixel_values, network)
+        head = network.model[-1]
+        scores = head(features)  # eval: (softmax, logits); training: logits
+        logits = scores[1] if isinstance(scores, tuple) else scores
+        output = YoloImageClassifierOutput(
+            logits=logits, hidden_states=tuple(features) if output_hidden_states else None
+        )
+        return output if return_dict else output.to_tuple()
+
+    def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Ultralytics' inference output: class probabilities `(batch_size, num_labels)` (softmax of the logits)."""
+        return self.forward(pixel_values, return_dict=True).logits.softmax(-1)
+
+
+register_task_class("classify", YoloForImageClassification)

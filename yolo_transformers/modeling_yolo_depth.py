@@ -1,0 +1,95 @@
+"""``YoloForDepthEstimation``: Ultralytics ``-depth`` models (YOLO26 ``Depth`` head, monocular metric depth).
+
+The head fuses P3-P5 top-down and predicts log-depth at a quarter of the input resolution; depth is
+``exp(cal_a * log_depth + cal_b)`` with the checkpoint's calibration buffers. Ultralytics stretches the image to the
+model's square input size for depth (no letterbox), so the processor of a depth model has ``scale_fill=True``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+from transformers.utils import ModelOutput
+
+from ._task_heads import inference_network
+from .modeling_yolo import YoloPreTrainedModel, register_task_class
+
+__all__ = ["YoloForDepthEstimation", "YoloDepthEstimatorOutput"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class YoloDepthEstimatorOutput(ModelOutput):
+    r"""Output of :class:`YoloForDepthEstimation` (transformers' ``DepthEstimatorOutput`` layout).
+
+    Args:
+        predicted_depth (`torch.Tensor` of shape `(batch_size, height / 4, width / 4)`):
+            Positive depth of every cell of the stride-4 grid of the network input, in the unit the model was trained
+            in (metres for Ultralytics' depth datasets), calibration applied. Resize to the image with
+            :meth:`YoloImageProcessor.post_process_depth_estimation`. In training mode the head skips the calibration
+            and this is the raw ``exp(log_depth)``.
+        hidden_states (`tuple[torch.Tensor]`, *optional*):
+            Feature maps entering the head (P3, P4, P5), each `(batch_size, channels, height_i, width_i)`; returned
+            with ``output_hidden_states=True``.
+    """
+
+    predicted_depth: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+
+
+class YoloForDepthEstimation(YoloPreTrainedModel):
+    """YOLO monocular depth estimation (``yolo26n-depth`` ...) as a transformers model.
+
+    Works with ``AutoModelForDepthEstimation`` and ``pipeline("depth-estimation")``.
+
+    Example:
+        >>> from yolo_transformers import YoloForDepthEstimation, YoloImageProcessor
+        >>> model = YoloForDepthEstimation.from_pretrained("path/to/converted-depth")
+        >>> processor = YoloImageProcessor.from_pretrained("path/to/converted-depth")
+        >>> outputs = model(**processor(images=image, return_tensors="pt"))
+        >>> depth = processor.post_process_depth_estimation(outputs, [image.size[::-1]])[0]["predicted_depth"]
+    """
+
+    task = "depth"
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> YoloDepthEstimatorOutput | tuple:
+        r"""Estimate depth.
+
+        Args:
+            pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, stretched to the model's input size by
+                :class:`YoloImageProcessor` (``scale_fill=True``); height and width must be multiples of 32.
+            output_hidden_states: Also return the feature maps entering the head.
+            return_dict: Return a :class:`YoloDepthEstimatorOutput` (default) instead of a tuple.
+
+        Returns:
+            :class:`YoloDepthEstimatorOutput`.
+        """
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        pixel_values = self._as_input(pixel_values)
+        network = inference_network(self)
+        features = self._head_inputs(pixel_values, network)
+        head = network.model[-1]
+        depth = head(features)
+        if isinstance(depth, dict):  # training mode: uncalibrated exp(log-depth)
+            depth = depth["depth"]
+        output = YoloDepthEstimatorOutput(
+            predicted_depth=depth[:, 0], hidden_states=tuple(features) if output_hidden_states else None
+        )
+        return output if return_dict else output.to_tuple()
+
+    def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, 1, height / 4, width / 4)`."""
+        return self.forward(pixel_values, return_dict=True).predicted_depth[:, None]
+
+
+register_task_class("depth", YoloForDepthEstimation)

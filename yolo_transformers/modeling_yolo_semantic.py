@@ -1,0 +1,94 @@
+"""``YoloForSemanticSegmentation``: Ultralytics ``-sem`` models (YOLO26 ``SemanticSegment`` head).
+
+The head classifies every cell of the stride-8 feature map; the class map at the original image size comes from
+:meth:`YoloImageProcessor.post_process_semantic_segmentation`, which upsamples, removes the letterbox padding and
+takes the arg-max exactly as Ultralytics' predictor does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+from transformers.utils import ModelOutput
+
+from ._task_heads import inference_network
+from .modeling_yolo import YoloPreTrainedModel, register_task_class
+
+__all__ = ["YoloForSemanticSegmentation", "YoloSemanticSegmenterOutput"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class YoloSemanticSegmenterOutput(ModelOutput):
+    r"""Output of :class:`YoloForSemanticSegmentation` (transformers' ``SemanticSegmenterOutput`` layout).
+
+    Args:
+        logits (`torch.Tensor` of shape `(batch_size, num_labels, height / 8, width / 8)`):
+            Raw per-class scores of every cell of the stride-8 grid of the network input (letterbox padding
+            included). Not the input size: resize (and un-letterbox) with
+            :meth:`YoloImageProcessor.post_process_semantic_segmentation`.
+        hidden_states (`tuple[torch.Tensor]`, *optional*):
+            Feature maps entering the head (P3 and P4), each `(batch_size, channels, height_i, width_i)`; returned
+            with ``output_hidden_states=True``.
+    """
+
+    logits: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+
+
+class YoloForSemanticSegmentation(YoloPreTrainedModel):
+    """YOLO semantic segmentation (``yolo26n-sem`` ...) as a transformers model.
+
+    Works with ``AutoModelForSemanticSegmentation`` and ``pipeline("image-segmentation")``.
+
+    Example:
+        >>> from yolo_transformers import YoloForSemanticSegmentation, YoloImageProcessor
+        >>> model = YoloForSemanticSegmentation.from_pretrained("path/to/converted-sem")
+        >>> processor = YoloImageProcessor.from_pretrained("path/to/converted-sem")
+        >>> outputs = model(**processor(images=image, return_tensors="pt"))
+        >>> class_map = processor.post_process_semantic_segmentation(outputs, [image.size[::-1]])[0]  # (H, W)
+    """
+
+    task = "semantic"
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> YoloSemanticSegmenterOutput | tuple:
+        r"""Classify every pixel.
+
+        Args:
+            pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, letterboxed by
+                :class:`YoloImageProcessor`; height and width must be multiples of the largest stride (32).
+            output_hidden_states: Also return the feature maps entering the head.
+            return_dict: Return a :class:`YoloSemanticSegmenterOutput` (default) instead of a tuple.
+
+        Returns:
+            :class:`YoloSemanticSegmenterOutput`.
+        """
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        pixel_values = self._as_input(pixel_values)
+        network = inference_network(self)
+        features = self._head_inputs(pixel_values, network)
+        head = network.model[-1]
+        logits = head(features)
+        if isinstance(logits, tuple):  # training mode also returns the auxiliary P4 logits
+            logits = logits[0]
+        output = YoloSemanticSegmenterOutput(
+            logits=logits, hidden_states=tuple(features) if output_hidden_states else None
+        )
+        return output if return_dict else output.to_tuple()
+
+    def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, num_labels, h / 8, w / 8)`."""
+        return self.forward(pixel_values, return_dict=True).logits
+
+
+register_task_class("semantic", YoloForSemanticSegmentation)
