@@ -1,0 +1,176 @@
+"""transformers pipelines and Auto classes for the task models, and the processor's task-specific surface."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import (
+    AutoModelForDepthEstimation,
+    AutoModelForImageClassification,
+    AutoModelForImageSegmentation,
+    AutoModelForInstanceSegmentation,
+    AutoModelForObjectDetection,
+    AutoModelForSemanticSegmentation,
+    pipeline,
+)
+
+from tests.fixtures.tiny_tasks import converted_task_model, small_image
+from yolo_transformers import (
+    TaskMismatchError,
+    YoloForDepthEstimation,
+    YoloForImageClassification,
+    YoloForInstanceSegmentation,
+    YoloForSemanticSegmentation,
+    YoloImageProcessor,
+)
+from yolo_transformers.parity import read_image_bgr
+from yolo_transformers.parity_tasks import ultralytics_task_results
+
+
+def _reference(result, image_bgr, **kwargs):
+    from ultralytics import YOLO
+
+    from yolo_transformers.checkpoint import ultralytics_safe_loading
+
+    with ultralytics_safe_loading():
+        yolo = YOLO(str(result.checkpoint.path))
+    return ultralytics_task_results(yolo, image_bgr, result.model.config.task, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("auto_class", "model_yaml", "expected"),
+    [
+        (AutoModelForSemanticSegmentation, "yolo26n-sem.yaml", YoloForSemanticSegmentation),
+        (AutoModelForImageSegmentation, "yolo26n-sem.yaml", YoloForSemanticSegmentation),
+        (AutoModelForImageSegmentation, "yolo11n-seg.yaml", YoloForInstanceSegmentation),
+        (AutoModelForInstanceSegmentation, "yolo11n-seg.yaml", YoloForInstanceSegmentation),
+        (AutoModelForDepthEstimation, "yolo26n-depth.yaml", YoloForDepthEstimation),
+        (AutoModelForImageClassification, "yolo11n-cls.yaml", YoloForImageClassification),
+    ],
+)
+def test_auto_classes_load_the_task_class(auto_class, model_yaml, expected):
+    assert type(auto_class.from_pretrained(converted_task_model(model_yaml).output_dir)) is expected
+
+
+def test_object_detection_auto_class_refuses_an_oriented_box_model():
+    with pytest.raises(TaskMismatchError, match="'obb' model"):
+        AutoModelForObjectDetection.from_pretrained(converted_task_model("yolo11n-obb.yaml").output_dir)
+
+
+def test_semantic_segmentation_pipeline_matches_ultralytics_class_map():
+    result = converted_task_model("yolo26n-sem.yaml")
+    segmenter = pipeline("image-segmentation", model=str(result.output_dir))
+    assert isinstance(segmenter.model, YoloForSemanticSegmentation)
+    assert not hasattr(segmenter.image_processor, "post_process_instance_segmentation")
+    annotations = segmenter(Image.open(small_image()))
+    class_map = _reference(result, read_image_bgr(small_image()))["class_map"]
+    assert {a["label"] for a in annotations} == {result.model.config.id2label[c] for c in np.unique(class_map)}
+    label2id = result.model.config.label2id
+    for annotation in annotations:
+        mask = np.asarray(annotation["mask"]) > 0
+        assert annotation["score"] is None and mask.shape == class_map.shape
+        assert (mask == (class_map == label2id[annotation["label"]])).mean() >= 0.999
+
+
+def test_instance_segmentation_pipeline_lists_non_overlapping_instances():
+    result = converted_task_model("yolo11n-seg.yaml")
+    segmenter = pipeline("image-segmentation", model=str(result.output_dir))
+    assert isinstance(segmenter.model, YoloForInstanceSegmentation)
+    annotations = segmenter(Image.open(small_image()), threshold=1e-6)
+    reference = _reference(result, read_image_bgr(small_image()), conf=1e-6)
+    assert 5 <= len(annotations) <= len(reference["scores"])
+    covered = np.zeros(reference["masks"].shape[1:], dtype=int)
+    for annotation in annotations:
+        mask = np.asarray(annotation["mask"]) > 0
+        same_score = np.flatnonzero(np.abs(reference["scores"] - annotation["score"]) <= 5e-7)  # rounded to 1e-6
+        # a visible part of the mask Ultralytics gives an instance of that score
+        assert any(not (mask & ~reference["masks"][i]).any() for i in same_score)
+        covered += mask
+    assert covered.max() == 1  # the pipeline's contract: one segment per pixel
+
+
+def test_depth_estimation_pipeline_matches_ultralytics_depth():
+    result = converted_task_model("yolo26n-depth.yaml")
+    estimator = pipeline("depth-estimation", model=str(result.output_dir))
+    assert isinstance(estimator.model, YoloForDepthEstimation)
+    output = estimator(Image.open(small_image()))
+    reference = _reference(result, read_image_bgr(small_image()))["depth"]
+    depth = output["predicted_depth"].double().numpy()
+    assert depth.shape == reference.shape and output["depth"].size == reference.shape[::-1]
+    assert np.max(np.abs(depth - reference) / np.abs(reference)) <= 1e-4
+
+
+@pytest.mark.parametrize(
+    ("task", "present", "absent"),
+    [
+        ("segment", "post_process_instance_segmentation", "post_process_semantic_segmentation"),
+        ("semantic", "post_process_semantic_segmentation", "post_process_instance_segmentation"),
+        ("depth", "post_process_depth_estimation", "post_process_pose_estimation"),
+        ("pose", "post_process_pose_estimation", "post_process_oriented_object_detection"),
+        ("obb", "post_process_oriented_object_detection", "post_process_depth_estimation"),
+        ("detect", "post_process_object_detection", "post_process_instance_segmentation"),
+    ],
+)
+def test_processor_offers_only_its_tasks_post_processing(task, present, absent, tmp_path):
+    processor = YoloImageProcessor(task=task)
+    assert hasattr(processor, present) and not hasattr(processor, absent)
+    with pytest.raises(AttributeError, match=f"of a '{task}' model has no {absent}"):
+        getattr(processor, absent)
+    processor.save_pretrained(tmp_path)
+    reloaded = YoloImageProcessor.from_pretrained(tmp_path)
+    assert reloaded.task == task and not hasattr(reloaded, absent)
+    assert hasattr(YoloImageProcessor(), absent)  # a processor without a task keeps every method
+
+
+def _pixel_values(processor, images):
+    return processor(images=[np.ascontiguousarray(read_image_bgr(i)[..., ::-1]) for i in images], return_tensors="pt")
+
+
+@pytest.mark.parametrize("model_yaml", ["yolo11n-seg.yaml", "yolo26n-sem.yaml", "yolo26n-depth.yaml", "yolo11n-pose.yaml",
+                                        "yolo26n-obb.yaml"])
+def test_batched_post_processing_equals_single_images(model_yaml, tmp_path):
+    result = converted_task_model(model_yaml)
+    processor = copy.deepcopy(result.processor)
+    processor.image_size = 320
+    other = tmp_path / "small.png"
+    Image.open(small_image()).resize((200, 150)).save(other)
+    images, task = [small_image(), other], result.model.config.task
+    method = {"segment": "post_process_instance_segmentation", "semantic": "post_process_semantic_segmentation",
+              "depth": "post_process_depth_estimation", "pose": "post_process_pose_estimation",
+              "obb": "post_process_oriented_object_detection"}[task]
+    sizes = [Image.open(i).size[::-1] for i in images]
+    kwargs = {} if task in ("semantic", "depth") else {"threshold": 1e-3}
+    with torch.no_grad():
+        batched = getattr(processor, method)(result.model(**_pixel_values(processor, images)), target_sizes=sizes,
+                                             **kwargs)
+        for image, size, expected in zip(images, sizes, batched):
+            single = getattr(processor, method)(result.model(**_pixel_values(processor, [image])), target_sizes=[size],
+                                                **kwargs)[0]
+            if task == "semantic":
+                assert single.shape == expected.shape == size and (single == expected).float().mean() >= 0.99
+            elif task == "depth":
+                assert single["predicted_depth"].shape == expected["predicted_depth"].shape == size
+            else:  # a mixed batch is padded to the full square (as Ultralytics pads it): near, not equal
+                assert abs(len(single["scores"]) - len(expected["scores"])) <= max(3, len(single["scores"]) // 10)
+
+
+def test_outputs_without_target_sizes_stay_at_the_network_input_size():
+    for model_yaml in ("yolo11n-seg.yaml", "yolo26n-sem.yaml", "yolo26n-depth.yaml"):
+        result = converted_task_model(model_yaml)
+        inputs = _pixel_values(result.processor, [small_image()])
+        input_size = tuple(inputs["pixel_values"].shape[-2:])
+        with torch.no_grad():
+            outputs = result.model(**inputs)
+        task = result.model.config.task
+        if task == "segment":
+            masks = result.processor.post_process_instance_segmentation(outputs, 1e-6, input_size=input_size)[0]["masks"]
+            assert masks.shape[1:] == input_size and len(masks) > 0
+        elif task == "semantic":
+            assert result.processor.post_process_semantic_segmentation(outputs, input_size=input_size)[0].shape == input_size
+        else:
+            depth = result.processor.post_process_depth_estimation(outputs, input_size=input_size)[0]["predicted_depth"]
+            assert depth.shape == input_size
