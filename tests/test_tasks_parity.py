@@ -103,7 +103,8 @@ def test_task_converts_reloads_and_matches_ultralytics(model_yaml, task):
     expected = YoloClassificationImageProcessor if task == "classify" else YoloImageProcessor
     assert type(processor) is expected and processor.task == task
     assert getattr(processor, "scale_fill", False) is (task == "depth")
-    pixel_values = processor(images=read_image_bgr(small_image())[..., ::-1].copy(), return_tensors="pt")["pixel_values"]
+    rgb = read_image_bgr(small_image())[..., ::-1].copy()
+    pixel_values = processor(images=rgb, return_tensors="pt")["pixel_values"]
     with torch.no_grad():
         for ours, theirs in zip(reloaded(pixel_values).to_tuple(), result.model(pixel_values).to_tuple()):
             torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
@@ -137,7 +138,8 @@ def test_instance_masks_equal_ultralytics_functions_on_the_same_tensor():
         outputs = result.model(pixel_values)
         prediction, prototypes = result.model.ultralytics_outputs(pixel_values)
     ours = processor.post_process_instance_segmentation(outputs, LOW_CONF, [rgb.shape[:2]])[0]
-    kept = nms.non_max_suppression(prediction, LOW_CONF, 0.7, max_det=300, nc=result.model.config.num_labels, max_time_img=1e9)[0]
+    kept = nms.non_max_suppression(prediction, LOW_CONF, 0.7, max_det=300, nc=result.model.config.num_labels,
+                                   max_time_img=1e9)[0]
     boxes = ops.scale_boxes(pixel_values.shape[2:], kept[:, :4].clone(), rgb.shape[:2])
     masks = ops.process_mask_native(prototypes[0], kept[:, 6:], boxes, rgb.shape[:2]).bool()
     present = masks.flatten(1).any(1)
@@ -160,7 +162,8 @@ def test_keypoints_equal_ultralytics_functions_on_the_same_tensor():
         outputs = result.model(pixel_values)
         prediction = result.model.ultralytics_outputs(pixel_values)
     ours = processor.post_process_pose_estimation(outputs, LOW_CONF, [rgb.shape[:2]])[0]
-    kept = nms.non_max_suppression(prediction, LOW_CONF, 0.7, max_det=300, nc=result.model.config.num_labels, max_time_img=1e9)[0]
+    kept = nms.non_max_suppression(prediction, LOW_CONF, 0.7, max_det=300, nc=result.model.config.num_labels,
+                                   max_time_img=1e9)[0]
     keypoints = ops.scale_coords(pixel_values.shape[2:], kept[:, 6:].view(len(kept), 17, 3).clone(), rgb.shape[:2])
     assert len(ours["scores"]) == len(kept) >= 100
     torch.testing.assert_close(ours["scores"], kept[:, 4], rtol=0, atol=1e-6)
@@ -177,7 +180,8 @@ def test_rotated_boxes_equal_ultralytics_functions_on_the_same_tensor():
         outputs = result.model(pixel_values)
         prediction = result.model.ultralytics_outputs(pixel_values)
     ours = processor.post_process_oriented_object_detection(outputs, LOW_CONF, [rgb.shape[:2]])[0]
-    kept = nms.non_max_suppression(prediction, LOW_CONF, 0.7, max_det=300, nc=result.model.config.num_labels, rotated=True, max_time_img=1e9)[0]
+    kept = nms.non_max_suppression(prediction, LOW_CONF, 0.7, max_det=300, nc=result.model.config.num_labels,
+                                   rotated=True, max_time_img=1e9)[0]
     rboxes = torch.cat((ops.scale_boxes(pixel_values.shape[2:], kept[:, :4].clone(), rgb.shape[:2], xywh=True),
                         kept[:, -1:]), dim=-1)
     assert len(ours["scores"]) == len(kept) >= 20
@@ -185,4 +189,5 @@ def test_rotated_boxes_equal_ultralytics_functions_on_the_same_tensor():
     torch.testing.assert_close(ours["rotated_boxes"], rboxes, rtol=0, atol=1e-3)
     torch.testing.assert_close(ours["corners"], ops.xywhr2xyxyxyxy(rboxes), rtol=0, atol=1e-3)
     envelope = ours["boxes"]
-    assert (envelope[:, :2] <= ours["corners"].amin(1) + 1e-6).all() and (envelope[:, 2:] >= ours["corners"].amax(1) - 1e-6).all()
+    assert (envelope[:, :2] <= ours["corners"].amin(1) + 1e-6).all()
+    assert (envelope[:, 2:] >= ours["corners"].amax(1) - 1e-6).all()

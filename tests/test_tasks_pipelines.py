@@ -130,8 +130,10 @@ def _pixel_values(processor, images):
     return processor(images=[np.ascontiguousarray(read_image_bgr(i)[..., ::-1]) for i in images], return_tensors="pt")
 
 
-@pytest.mark.parametrize("model_yaml", ["yolo11n-seg.yaml", "yolo26n-sem.yaml", "yolo26n-depth.yaml", "yolo11n-pose.yaml",
-                                        "yolo26n-obb.yaml"])
+@pytest.mark.parametrize(
+    "model_yaml",
+    ["yolo11n-seg.yaml", "yolo26n-sem.yaml", "yolo26n-depth.yaml", "yolo11n-pose.yaml", "yolo26n-obb.yaml"],
+)
 def test_batched_post_processing_equals_single_images(model_yaml, tmp_path):
     result = converted_task_model(model_yaml)
     processor = copy.deepcopy(result.processor)
@@ -167,10 +169,12 @@ def test_outputs_without_target_sizes_stay_at_the_network_input_size():
             outputs = result.model(**inputs)
         task = result.model.config.task
         if task == "segment":
-            masks = result.processor.post_process_instance_segmentation(outputs, 1e-6, input_size=input_size)[0]["masks"]
+            post = result.processor.post_process_instance_segmentation
+            masks = post(outputs, 1e-6, input_size=input_size)[0]["masks"]
             assert masks.shape[1:] == input_size and len(masks) > 0
         elif task == "semantic":
-            assert result.processor.post_process_semantic_segmentation(outputs, input_size=input_size)[0].shape == input_size
+            class_map = result.processor.post_process_semantic_segmentation(outputs, input_size=input_size)[0]
+            assert class_map.shape == input_size
         else:
             depth = result.processor.post_process_depth_estimation(outputs, input_size=input_size)[0]["predicted_depth"]
             assert depth.shape == input_size

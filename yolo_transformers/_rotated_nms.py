@@ -90,7 +90,8 @@ def rotated_non_max_suppression(
         raise ValueError(f"Thresholds must be in [0, 1], got conf={conf_threshold}, iou={iou_threshold}")
     if scores.ndim != 3 or rboxes.shape[:2] != scores.shape[:2] or rboxes.shape[-1] != 5:
         raise ValueError(
-            f"Expected scores (B, A, C) and rotated boxes (B, A, 5), got {tuple(scores.shape)} and {tuple(rboxes.shape)}"
+            f"Expected scores (B, A, C) and rotated boxes (B, A, 5), got {tuple(scores.shape)} and "
+            f"{tuple(rboxes.shape)}"
         )
     return [
         _rotated_nms_one_image(s, b, conf_threshold, iou_threshold, max_det, agnostic, max_nms, max_wh)

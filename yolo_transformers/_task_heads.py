@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["inference_network", "AnchorHeadOutputs", "run_anchor_head", "pixel_scale", "centre_form", "normalized_boxes", "ultralytics_box_rows"]
+__all__ = [
+    "inference_network", "AnchorHeadOutputs", "run_anchor_head", "pixel_scale", "centre_form", "normalized_boxes",
+    "ultralytics_box_rows",
+]
 
 
 def _ultralytics_uses_channels_last(device: torch.device) -> bool:
@@ -31,18 +34,15 @@ def _ultralytics_uses_channels_last(device: torch.device) -> bool:
 
 
 def inference_network(model: nn.Module) -> nn.Module:
-    """The network a task model's forward runs: ``model._inference_network()``, prepared like Ultralytics' predictor.
+    """The network a task model's forward runs: ``model._inference_network()``, laid out like Ultralytics' predictor.
 
-    On the fused inference twin (a no-grad copy, never trained or saved) two predictor settings are reproduced so the
-    raw outputs are bit-identical to ``YOLO.predict``'s and near-tied scores rank the same: every module's ``inplace``
-    flag is switched on (Ultralytics' checkpoint loader does it; in-place SiLU rounds differently in the last bit),
-    and on x86 CPUs the weights are made channels-last (Ultralytics' default there, which also runs faster).
+    On x86 CPUs Ultralytics' predictor runs PyTorch models channels-last (``AutoBackend``'s default there), and
+    oneDNN's channels-last convolutions round differently in the last bits. Doing the same on the fused inference
+    twin (a no-grad copy, never trained or saved) makes our raw outputs bit-identical to ``YOLO.predict``'s, so even
+    near-tied scores rank the same, and it is faster. ``self.model`` itself is never touched.
     """
     network = model._inference_network()
     if network is not model.model and not getattr(network, "_yolo_predictor_layout", False):
-        for module in network.modules():
-            if hasattr(module, "inplace"):
-                module.inplace = True
         if _ultralytics_uses_channels_last(next(network.parameters()).device):
             network.to(memory_format=torch.channels_last)
         network._yolo_predictor_layout = True

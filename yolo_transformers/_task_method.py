@@ -36,7 +36,8 @@ class _TaskMethod:
         if task is not None and task not in self.tasks:
             raise AttributeError(
                 f"{type(instance).__name__} of a {task!r} model has no {self.name}() (it serves "
-                f"{' and '.join(repr(t) for t in self.tasks)} models); use the post-processing method of the {task!r} task"
+                f"{' and '.join(repr(t) for t in self.tasks)} models); use the post-processing method of the "
+                f"{task!r} task"
             )
         return types.MethodType(self.function, instance)
 

@@ -142,7 +142,9 @@ class YoloClassificationImageProcessor(BaseImageProcessor):
             return BatchFeature(data={"pixel_values": list(pixel_values.numpy())})
         raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
 
-    def post_process_image_classification(self, outputs: Any, top_k: int | None = None) -> list[dict[str, torch.Tensor]]:
+    def post_process_image_classification(
+        self, outputs: Any, top_k: int | None = None
+    ) -> list[dict[str, torch.Tensor]]:
         """The ``top_k`` most probable classes per image (Ultralytics' ``Results.probs.top5`` for ``top_k=5``).
 
         Args:

@@ -73,7 +73,8 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
             :class:`YoloSemanticSegmenterOutput`.
         """
         return_dict = self.config.return_dict if return_dict is None else return_dict
-        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         pixel_values = self._as_input(pixel_values)
         network = inference_network(self)
         features = self._head_inputs(pixel_values, network)

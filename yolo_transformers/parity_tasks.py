@@ -92,7 +92,8 @@ class TaskParityReport(ParityReport):
     def summary(self) -> str:
         """A human-readable multi-line summary with the measured numbers."""
         kind = "max relative diff" if self.task == "depth" else "max abs diff"
-        lines = [f"{self.task} raw head outputs: {kind} {self.raw_max_abs_diff:.3e} (tolerance {self.raw_tolerance:.0e})"]
+        lines = [f"{self.task} raw head outputs: {kind} {self.raw_max_abs_diff:.3e} "
+                 f"(tolerance {self.raw_tolerance:.0e})"]
         lines += [image.describe() for image in self.images]
         lines.append("PARITY OK" if self.passed else "PARITY FAILED")
         return "\n".join(lines)
@@ -130,7 +131,9 @@ def _raw_difference(reference: list[torch.Tensor], ours: list[torch.Tensor], rel
 
 
 # ---------------------------------------------------------------------------------------------- post-processed results
-def ultralytics_task_results(yolo: Any, image_bgr: np.ndarray, task: str, **predict_kwargs: Any) -> dict[str, np.ndarray]:
+def ultralytics_task_results(
+    yolo: Any, image_bgr: np.ndarray, task: str, **predict_kwargs: Any
+) -> dict[str, np.ndarray]:
     """``yolo.predict(image)`` as plain arrays (segmentation with ``retina_masks=True``)."""
     if task == "segment":
         predict_kwargs.setdefault("retina_masks", True)
@@ -236,7 +239,8 @@ def compare_task_results(reference: dict, ours: dict, task: str, name: str = "im
         top_ref, top_our = np.argsort(-reference["probs"])[:5], np.argsort(-ours["probs"])[:5]
         diff = float(np.abs(reference["probs"] - ours["probs"]).max())
         count = len(reference["probs"])
-        return TaskImageParity(name, count, len(ours["probs"]), bool((top_ref == top_our).all()), {"max_prob_diff": diff})
+        same_top5 = bool((top_ref == top_our).all())
+        return TaskImageParity(name, count, len(ours["probs"]), same_top5, {"max_prob_diff": diff})
     if task == "semantic":
         same = reference["class_map"].shape == ours["class_map"].shape
         agreement = float((reference["class_map"] == ours["class_map"]).mean()) if same else 0.0
@@ -244,7 +248,8 @@ def compare_task_results(reference: dict, ours: dict, task: str, name: str = "im
                                {"pixel_agreement": agreement})
     if task == "depth":
         same = reference["depth"].shape == ours["depth"].shape
-        relative = np.abs(reference["depth"] - ours["depth"]) / np.maximum(np.abs(reference["depth"]), 1e-6) if same else [1.0]
+        scale = np.maximum(np.abs(reference["depth"]), 1e-6)
+        relative = np.abs(reference["depth"] - ours["depth"]) / scale if same else [1.0]
         return TaskImageParity(name, reference["depth"].size, ours["depth"].size, same,
                                {"max_depth_rel_diff": float(np.max(relative))})
     return _compare_detections(reference, ours, name)

@@ -42,7 +42,8 @@ def _with_threshold(prototypes: torch.Tensor, coefficients: torch.Tensor, mask_t
         raise ValueError(f"mask_threshold must be in (0, 1), got {mask_threshold}")
     shift = math.log(mask_threshold / (1.0 - mask_threshold))
     ones = prototypes.new_ones((1, *prototypes.shape[1:]))
-    return torch.cat((prototypes, ones)), torch.cat((coefficients, coefficients.new_full((len(coefficients), 1), -shift)), 1)
+    shifts = coefficients.new_full((len(coefficients), 1), -shift)
+    return torch.cat((prototypes, ones)), torch.cat((coefficients, shifts), 1)
 
 
 def _assemble_masks(prototypes, coefficients, boxes, image_size, original: bool) -> torch.Tensor:
@@ -75,7 +76,7 @@ def _segmentation_map(
 
 
 class InstanceSegmentationPostProcessing:
-    """``post_process_instance_segmentation`` for :class:`YoloImageProcessor` (needs its ``_select``/``_input_sizes``)."""
+    """``post_process_instance_segmentation`` for :class:`YoloImageProcessor` (uses its selection settings)."""
 
     @task_method("segment")
     def post_process_instance_segmentation(
@@ -137,8 +138,9 @@ class InstanceSegmentationPostProcessing:
                 det_boxes = scale_boxes_to_original(det_boxes, input_sizes[i], originals[i])
             protos, coeffs = _with_threshold(prototypes[i], coefficients[i][det.indices], mask_threshold)
             masks = _assemble_masks(protos, coeffs, det_boxes, size, originals is not None)
-            present = masks.flatten(1).amax(1) > 0 if len(masks) else torch.zeros(0, dtype=torch.bool)
-            scores, labels, det_boxes, masks = det.scores[present], det.labels[present], det_boxes[present], masks[present]
+            present = masks.flatten(1).amax(1) > 0
+            scores, labels = det.scores[present], det.labels[present]
+            det_boxes, masks = det_boxes[present], masks[present]
             masks = masks.bool()
             segmentation, segments = _segmentation_map(masks, scores, labels, overlap_mask_area_threshold)
             results.append({

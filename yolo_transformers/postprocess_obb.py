@@ -38,7 +38,9 @@ def rotated_box_corners(rboxes: torch.Tensor) -> torch.Tensor:
     return centre + signs[..., :1] * along + signs[..., 1:] * across
 
 
-def _rotated_to_original(rboxes: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]) -> torch.Tensor:
+def _rotated_to_original(
+    rboxes: torch.Tensor, input_size: tuple[int, int], original_size: tuple[int, int]
+) -> torch.Tensor:
     """Un-letterbox ``(N, 5)`` rotated boxes: centre minus padding, centre and size divided by the gains."""
     window = content_window(input_size, original_size)
     rboxes = rboxes.clone()
@@ -50,7 +52,7 @@ def _rotated_to_original(rboxes: torch.Tensor, input_size: tuple[int, int], orig
 
 
 class OrientedDetectionPostProcessing:
-    """``post_process_oriented_object_detection`` for :class:`YoloImageProcessor` (needs its defaults/``_input_sizes``)."""
+    """``post_process_oriented_object_detection`` for :class:`YoloImageProcessor` (uses its defaults)."""
 
     @task_method("obb")
     def post_process_oriented_object_detection(
@@ -89,7 +91,9 @@ class OrientedDetectionPostProcessing:
         input_sizes = self._input_sizes(batch, originals, input_size)
         scale = pred_boxes.new_tensor([[w, h, w, h] for h, w in input_sizes])[:, None, :]
         rboxes = torch.cat((pred_boxes * scale, angles[..., None]), dim=-1)  # (B, A, 5) input pixels
-        kept = self._select_rotated(logits.sigmoid(), rboxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        kept = self._select_rotated(
+            logits.sigmoid(), rboxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end
+        )
         results = []
         for i, det in enumerate(kept):
             det_rboxes = rboxes[i][det.indices]
