@@ -24,6 +24,7 @@ from yolo_transformers import (
     YoloForDepthEstimation,
     YoloForImageClassification,
     YoloForInstanceSegmentation,
+    YoloForOrientedObjectDetection,
     YoloForSemanticSegmentation,
     YoloImageProcessor,
 )
@@ -56,9 +57,24 @@ def test_auto_classes_load_the_task_class(auto_class, model_yaml, expected):
     assert type(auto_class.from_pretrained(converted_task_model(model_yaml).output_dir)) is expected
 
 
-def test_object_detection_auto_class_refuses_an_oriented_box_model():
+def test_object_detection_pipeline_serves_oriented_boxes_as_their_envelopes():
+    result = converted_task_model("yolov8n-obb.yaml")
+    assert type(AutoModelForObjectDetection.from_pretrained(result.output_dir)) is YoloForOrientedObjectDetection
+    detector = pipeline("object-detection", model=str(result.output_dir))
+    detections = detector(Image.open(small_image()), threshold=1e-6)
+    reference = _reference(result, read_image_bgr(small_image()), conf=1e-6)
+    corners = reference["corners"].reshape(-1, 4, 2)
+    envelopes = np.concatenate((corners.min(1), corners.max(1)), axis=1)  # Ultralytics' obb.xyxy
+    assert len(detections) == len(envelopes) >= 20
+    for detection, envelope, label in zip(detections, envelopes, reference["labels"]):
+        box = detection["box"]
+        assert [box["xmin"], box["ymin"], box["xmax"], box["ymax"]] == [int(v) for v in envelope]  # the pipeline int()s
+        assert detection["label"] == result.model.config.id2label[int(label)]
+
+
+def test_a_detector_folder_is_not_loaded_as_another_task():
     with pytest.raises(TaskMismatchError, match="'obb' model"):
-        AutoModelForObjectDetection.from_pretrained(converted_task_model("yolo11n-obb.yaml").output_dir)
+        AutoModelForImageClassification.from_pretrained(converted_task_model("yolo11n-obb.yaml").output_dir)
 
 
 def test_semantic_segmentation_pipeline_matches_ultralytics_class_map():

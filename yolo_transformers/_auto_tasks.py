@@ -8,8 +8,9 @@ several YOLO classes fit one Auto class, a tuple is registered: transformers the
 Auto class                             YOLO classes
 =====================================  ==========================================================================
 ``AutoModel``                          every task (by ``config.architectures``)
-``AutoModelForObjectDetection``        detection only: its pipeline's contract is axis-aligned boxes, which would
-                                       drop an oriented box's angle, so OBB models are not listed
+``AutoModelForObjectDetection``        detection and oriented boxes: ``pipeline("object-detection")`` gets an OBB
+                                       model's axis-aligned envelopes (its contract has no angle; the rotated boxes
+                                       come from ``post_process_oriented_object_detection``)
 ``AutoModelForImageClassification``    classification
 ``AutoModelForSemanticSegmentation``   semantic segmentation
 ``AutoModelForInstanceSegmentation``   instance segmentation
@@ -29,6 +30,7 @@ from __future__ import annotations
 from transformers import (
     AutoImageProcessor,
     AutoModel,
+    AutoModelForObjectDetection,
     AutoModelForDepthEstimation,
     AutoModelForImageClassification,
     AutoModelForImageSegmentation,
@@ -76,6 +78,9 @@ def _register_pipeline_names() -> None:
     ``"yolo"`` is absent from ``CONFIG_MAPPING_NAMES``, so the lazy Auto mappings never import anything from these
     entries; they are only read by ``Pipeline.check_model_type``.
     """
+    # the detection entry may already hold YoloForObjectDetection alone (registered before the task models)
+    modeling_auto.MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES[YoloConfig.model_type] = (
+        YoloForObjectDetection.__name__, YoloForOrientedObjectDetection.__name__)
     names = {
         "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES": YoloForImageClassification.__name__,
         "MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING_NAMES": YoloForSemanticSegmentation.__name__,
@@ -91,6 +96,9 @@ def _register_pipeline_names() -> None:
 def register_task_auto_classes() -> None:
     """Register every task model and the classification processor with transformers' Auto classes (idempotent)."""
     AutoModel.register(YoloConfig, ALL_MODEL_CLASSES, exist_ok=True)
+    AutoModelForObjectDetection.register(
+        YoloConfig, (YoloForObjectDetection, YoloForOrientedObjectDetection), exist_ok=True
+    )
     AutoModelForImageClassification.register(YoloConfig, YoloForImageClassification, exist_ok=True)
     AutoModelForSemanticSegmentation.register(YoloConfig, YoloForSemanticSegmentation, exist_ok=True)
     AutoModelForInstanceSegmentation.register(YoloConfig, YoloForInstanceSegmentation, exist_ok=True)

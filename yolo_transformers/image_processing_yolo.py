@@ -34,6 +34,7 @@ from ._letterbox import (
 )
 from ._geometry import stretch_geometry
 from ._nms import KeptDetections, end_to_end_topk, non_max_suppression
+from .postprocess_obb import is_oriented_output, oriented_as_axis_aligned
 from .postprocess_tasks import TaskPostProcessingMixin
 
 __all__ = ["YoloImageProcessor", "YoloImageProcessorKwargs", "LetterboxGeometry", "KeptDetections"]
@@ -318,8 +319,14 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
 
         Returns:
             One dict per image: ``scores`` ``(N,)`` float32, ``labels`` ``(N,)`` int64 and ``boxes`` ``(N, 4)``
-            float32 absolute ``(x1, y1, x2, y2)`` pixels, ordered by descending score.
+            float32 absolute ``(x1, y1, x2, y2)`` pixels, ordered by descending score. For an oriented-box model
+            (outputs with ``pred_angles``) the boxes are the axis-aligned envelopes of the rotated boxes (Ultralytics'
+            ``obb.xyxy``), selected by rotated NMS; see :meth:`post_process_oriented_object_detection`.
         """
+        if is_oriented_output(outputs):
+            return oriented_as_axis_aligned(self, outputs, threshold, target_sizes, iou_threshold=iou_threshold,
+                                            max_det=max_det, agnostic_nms=agnostic_nms, end_to_end=end_to_end,
+                                            input_size=input_size)
         logits = _output_field(outputs, "logits").float()
         pred_boxes = _output_field(outputs, "pred_boxes").float()
         batch = logits.shape[0]

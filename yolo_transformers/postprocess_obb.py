@@ -9,7 +9,7 @@ Ultralytics' ``xyxyxyxy`` order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -19,7 +19,7 @@ from ._nms import KeptDetections, end_to_end_topk
 from ._rotated_nms import rotated_non_max_suppression
 from ._task_method import task_method
 
-__all__ = ["OrientedDetectionPostProcessing", "rotated_box_corners"]
+__all__ = ["OrientedDetectionPostProcessing", "rotated_box_corners", "is_oriented_output", "oriented_as_axis_aligned"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,25 @@ def rotated_box_corners(rboxes: torch.Tensor) -> torch.Tensor:
     across = torch.cat((-height / 2 * sin, height / 2 * cos), dim=-1)[:, None]
     signs = rboxes.new_tensor([[1, 1], [1, -1], [-1, -1], [-1, 1]])[None]  # (1, 4, 2): (along, across)
     return centre + signs[..., :1] * along + signs[..., 1:] * across
+
+
+def is_oriented_output(outputs: Any) -> bool:
+    """Whether ``outputs`` come from an oriented-box model (they carry ``pred_angles``)."""
+    if isinstance(outputs, Mapping):
+        return outputs.get("pred_angles") is not None
+    return getattr(outputs, "pred_angles", None) is not None
+
+
+def oriented_as_axis_aligned(processor: Any, outputs: Any, threshold: float | None,
+                             target_sizes: Any, **kwargs: Any) -> list[dict[str, torch.Tensor]]:
+    """Oriented detections in ``post_process_object_detection``'s format: ``boxes`` are the envelopes.
+
+    This is how ``pipeline("object-detection")`` serves an OBB model: its contract is axis-aligned
+    ``(xmin, ymin, xmax, ymax)`` boxes, so it receives the envelope of each rotated box (Ultralytics' ``obb.xyxy``);
+    the extra keys ``rotated_boxes`` and ``corners`` keep the angle.
+    """
+    method = OrientedDetectionPostProcessing.post_process_oriented_object_detection  # whatever processor.task says
+    return method(processor, outputs, threshold, target_sizes, **kwargs)
 
 
 def _rotated_to_original(
