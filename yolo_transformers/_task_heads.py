@@ -19,34 +19,12 @@ __all__ = [
 ]
 
 
-def _ultralytics_uses_channels_last(device: torch.device) -> bool:
-    """Whether Ultralytics' predictor would run a PyTorch model channels-last on ``device`` (its CPU default)."""
-    import platform
-    import sys
-
-    return (
-        device.type == "cpu"
-        and platform.machine() in {"AMD64", "x86_64"}
-        and torch.backends.mkldnn.is_available()
-        and torch.backends.mkldnn.enabled
-        and sys.platform in {"linux", "win32"}
-    )
-
-
 def inference_network(model: nn.Module) -> nn.Module:
-    """The network a task model's forward runs: ``model._inference_network()``, laid out like Ultralytics' predictor.
+    """The network a task model's forward runs: the fused, predictor-laid-out twin in eval/no-grad mode.
 
-    On x86 CPUs Ultralytics' predictor runs PyTorch models channels-last (``AutoBackend``'s default there), and
-    oneDNN's channels-last convolutions round differently in the last bits. Doing the same on the fused inference
-    twin (a no-grad copy, never trained or saved) makes our raw outputs bit-identical to ``YOLO.predict``'s, so even
-    near-tied scores rank the same, and it is faster. ``self.model`` itself is never touched.
+    See ``YoloPreTrainedModel._inference_network``; ``model.model`` itself is never touched.
     """
-    network = model._inference_network()
-    if network is not model.model and not getattr(network, "_yolo_predictor_layout", False):
-        if _ultralytics_uses_channels_last(next(network.parameters()).device):
-            network.to(memory_format=torch.channels_last)
-        network._yolo_predictor_layout = True
-    return network
+    return model._inference_network()
 
 
 @dataclass

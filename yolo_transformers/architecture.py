@@ -240,8 +240,9 @@ def build_network(architecture: dict, task: str, stride: list[float], channels: 
     if hasattr(head, "inplace"):
         head.inplace = network.inplace
     configure_head(head)
-    for module in network.modules():  # Ultralytics' initialize_weights sets these BatchNorm hyper-parameters
-        if type(module) is torch.nn.BatchNorm2d:
-            module.eps = 1e-3
-            module.momentum = 0.03
+    if task != "classify":  # ClassificationModel never runs initialize_weights: it keeps PyTorch's BN defaults
+        for module in network.modules():  # Ultralytics' initialize_weights sets these BatchNorm hyper-parameters
+            if type(module) is torch.nn.BatchNorm2d:
+                module.eps = 1e-3
+                module.momentum = 0.03
     return network

@@ -27,6 +27,20 @@ __all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetection
 logger = logging.getLogger(__name__)
 
 
+def _predictor_uses_channels_last(device: torch.device) -> bool:
+    """Whether Ultralytics' predictor (``AutoBackend``) would run a PyTorch model channels-last on ``device``."""
+    import platform
+    import sys
+
+    return (
+        device.type == "cpu"
+        and platform.machine() in {"AMD64", "x86_64"}
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+        and sys.platform in {"linux", "win32"}
+    )
+
+
 @dataclass
 class YoloObjectDetectionOutput(ModelOutput):
     r"""Output of :class:`YoloForObjectDetection`.
@@ -207,6 +221,10 @@ class YoloPreTrainedModel(PreTrainedModel):
             with contextlib.redirect_stdout(None):
                 twin.fuse(verbose=False)
             twin = twin.to(parameters[0].dtype)
+            if _predictor_uses_channels_last(parameters[0].device):
+                # Ultralytics' predictor runs channels-last on x86 CPUs: faster, and oneDNN then rounds exactly as
+                # in YOLO.predict, so even near-tied scores rank the same.
+                twin = twin.to(memory_format=torch.channels_last)
             configure_head(twin.model[-1], end_to_end=bool(self.config.end_to_end) if self.task else None)
             object.__setattr__(self, "_fused_twin", (key, twin))  # a plain attribute: not a submodule, not saved
             cached = (key, twin)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .configuration_yolo import YoloConfig
 from ._task_heads import inference_network
 from .modeling_yolo import YoloPreTrainedModel, register_task_class
 
@@ -50,15 +49,6 @@ class YoloForImageClassification(YoloPreTrainedModel):
     """
 
     task = "classify"
-
-    def __init__(self, config: YoloConfig) -> None:
-        super().__init__(config)
-        # Ultralytics' ClassificationModel never runs initialize_weights, so its BatchNorm layers keep PyTorch's
-        # defaults (eps 1e-5, momentum 0.1), unlike the detection-family networks build_network reproduces.
-        for module in self.model.modules():
-            if type(module) is torch.nn.BatchNorm2d:
-                module.eps = 1e-5
-                module.momentum = 0.1
 
     def forward(
         self,
