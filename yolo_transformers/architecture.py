@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import logging
 import numbers
 from typing import Any
@@ -37,6 +38,7 @@ _ALLOWED_ACTIVATIONS = frozenset(
 _NUMERIC_FIELDS = ("nc", "depth_multiple", "width_multiple", "reg_max", "channels")
 
 
+@functools.lru_cache(maxsize=1)
 def _ultralytics_layer_names() -> frozenset[str]:
     """Names that ``parse_model`` may resolve: nn.Module classes defined in ``ultralytics.nn.modules``."""
     import ultralytics.nn.tasks as tasks

@@ -23,26 +23,30 @@ logger = logging.getLogger(__name__)
 _WEIGHTS_NAME = "model.safetensors"
 
 
-def _check_safetensors(path: Path) -> None:
-    """Open a safetensors file's header and every tensor's extent; raise WeightsError if it is damaged."""
-    from safetensors import safe_open
+def _damaged(path: Path, reason: str) -> WeightsError:
+    return WeightsError(
+        f"{path} is truncated or corrupt ({reason}). Re-download it, or re-create the folder with "
+        "`python -m yolo_transformers.convert best.pt --output DIR`."
+    )
 
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            for key in handle.keys():
-                handle.get_slice(key).get_shape()
-    except Exception as error:
-        raise WeightsError(
-            f"{path} is truncated or corrupt ({error}). Re-download it, or re-create the folder with "
-            "`python -m yolo_transformers.convert best.pt --output DIR`."
-        ) from None
+
+def _check_safetensors(path: Path) -> None:
+    """Check a safetensors file's header and that the file holds every byte it describes (reads the header only).
+
+    Raises:
+        WeightsError: The header is unreadable, or the file is shorter than the header says.
+    """
     size = path.stat().st_size
-    header = path.read_bytes()[:8]
-    header_len = int.from_bytes(header, "little") if len(header) == 8 else 0
     with open(path, "rb") as handle:
-        handle.seek(8)
-        meta = json.loads(handle.read(header_len) or b"{}")
-    end = max((v["data_offsets"][1] for k, v in meta.items() if k != "__metadata__"), default=0)
+        prefix = handle.read(8)
+        header_len = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+        if header_len <= 0 or 8 + header_len > size:
+            raise _damaged(path, f"invalid header length in a {size}-byte file")
+        try:
+            header = json.loads(handle.read(header_len))
+            end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+            raise _damaged(path, f"unreadable header: {error}") from None
     if 8 + header_len + end > size:
         raise WeightsError(
             f"{path} is truncated: it holds {size} bytes but its header describes {8 + header_len + end}. "
@@ -152,6 +156,36 @@ def _resolve_dtype(dtype: Any, weights: dict) -> Any:
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
+def _assign_weights(model: Any, weights: dict, source: str) -> None:
+    """Make ``weights`` the model's parameters and persistent buffers (no copy); every key must fit exactly.
+
+    Equivalent to ``load_state_dict(weights, strict=True, assign=True)`` without its per-module recursion, which
+    costs as much as building a YOLO network.
+    """
+    from torch import nn
+
+    modules = dict(model.named_modules())
+    expected: dict[str, tuple[Any, str, bool]] = {}
+    for module_name, module in modules.items():
+        prefix = f"{module_name}." if module_name else ""
+        for name in module._parameters:
+            if module._parameters[name] is not None:
+                expected[prefix + name] = (module, name, True)
+        for name in module._buffers:
+            if module._buffers[name] is not None and name not in module._non_persistent_buffers_set:
+                expected[prefix + name] = (module, name, False)
+    missing = sorted(expected.keys() - weights.keys())
+    unexpected = sorted(weights.keys() - expected.keys())
+    mismatched = [k for k in expected.keys() & weights.keys()
+                  if tuple(weights[k].shape) != tuple(getattr(expected[k][0], expected[k][1]).shape)]
+    _raise_on_mismatch({"missing_keys": missing, "unexpected_keys": unexpected, "mismatched_keys": mismatched}, source)
+    for key, (module, name, is_parameter) in expected.items():
+        if is_parameter:
+            module._parameters[name] = nn.Parameter(weights[key], requires_grad=module._parameters[name].requires_grad)
+        else:
+            module._buffers[name] = weights[key]
+
+
 def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config: Any = None):
     """Load a local folder directly: config, network built without weight initialisation, safetensors assigned.
 
@@ -175,12 +209,11 @@ def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config
     config.dtype = target
     with init.no_init_weights():
         model = model_class(config)
-    result = model.load_state_dict(weights, strict=False, assign=True)
-    _raise_on_mismatch(
-        {"missing_keys": result.missing_keys, "unexpected_keys": result.unexpected_keys}, str(folder)
-    )
+    _assign_weights(model, weights, str(folder))
     config.name_or_path = str(folder)
-    return model.to(target).eval()
+    if any(p.dtype != target for p in model.parameters()):
+        model = model.to(target)
+    return model.eval()
 
 
 def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwargs: Any):

@@ -221,6 +221,9 @@ class YoloPreTrainedModel(PreTrainedModel):
             with contextlib.redirect_stdout(None):
                 twin.fuse(verbose=False)
             twin = twin.to(parameters[0].dtype)
+            for module in twin.modules():  # as Ultralytics' load_checkpoint does: in-place activations are faster
+                if hasattr(module, "inplace"):
+                    module.inplace = True
             if _predictor_uses_channels_last(parameters[0].device):
                 # Ultralytics' predictor runs channels-last on x86 CPUs: faster, and oneDNN then rounds exactly as
                 # in YOLO.predict, so even near-tied scores rank the same.
