@@ -200,3 +200,19 @@ def test_template_ships_with_the_package():
 
         pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
         assert "*.jinja" in pyproject["tool"]["setuptools"]["package-data"]["yolo_transformers.model_cards"]
+
+
+@pytest.mark.parametrize("task", sorted(PIPELINE_TAGS))
+def test_usage_snippets_of_every_task_compile_and_call_its_post_processing(random_config, task):
+    config = copy.deepcopy(random_config)
+    config.task = task
+    text = str(generate_model_card(config, repo_id="alice/m"))
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    for block in blocks:
+        compile(block, "<card>", "exec")
+    expected = {"detect": "post_process_object_detection", "segment": "post_process_instance_segmentation",
+                "pose": "post_process_pose_estimation", "obb": "post_process_oriented_object_detection",
+                "semantic": "post_process_semantic_segmentation", "depth": "post_process_depth_estimation",
+                "classify": "post_process_image_classification"}[task]
+    assert expected in text
+    assert ('pipeline("keypoint-detection"' in text) is False  # transformers has no pose pipeline

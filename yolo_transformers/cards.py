@@ -301,8 +301,8 @@ def _model_import(task: str) -> tuple[str, str]:
     except UnsupportedTaskError:
         name = None
     if name and hasattr(yolo_transformers, name):
-        return name, f"from yolo_transformers import {name}, YoloImageProcessor"
-    return "AutoModel", "from transformers import AutoModel\nfrom yolo_transformers import YoloImageProcessor"
+        return name, f"from yolo_transformers import {name}"
+    return "AutoModel", "from transformers import AutoModel\nimport yolo_transformers  # noqa: F401"
 
 
 def _pulled_checkpoint_name(repo_id: str) -> str:
