@@ -1,12 +1,20 @@
 """Inference speed and load time of yolo_transformers against Ultralytics, side by side in one run (CPU).
 
-For each model (random weights, built from yaml) and batch size it measures:
+For each model (random weights, built from yaml; one ``TaskSpec`` per task in ``TASKS``) and batch size it measures:
 
-(a) ``YOLO(pt).predict(images)`` end to end (Ultralytics' own preprocessing, fused network, NMS),
-(b) our ``YoloImageProcessor`` + ``YoloForObjectDetection`` + ``post_process_object_detection`` end to end,
+(a) ``YOLO(pt).predict(images)`` end to end, with Ultralytics' defaults: its own preprocessing (letterbox, or
+    classify transforms for -cls, at the checkpoint's ``imgsz``: 640 for these yaml-built models, 224 only for the
+    released -cls weights), fused network, NMS / task post-processing, ``Results``; conf 0.25, masks at the input
+    size (``retina_masks=False``),
+(b) our image processor + task model + the task's ``post_process_*`` end to end, on the same images (threshold
+    0.25; results at the original image sizes, as transformers' ``target_sizes`` convention asks),
 (c) the raw network forward alone (the network exactly as Ultralytics' predictor runs it: fused, channels-last on
     x86 CPUs, on the same input tensor), beside our model call alone,
-and the load time of ``AutoModelForObjectDetection.from_pretrained(folder)`` against ``YOLO(pt)``.
+and the load time of ``AutoModel*.from_pretrained(folder)`` against ``YOLO(pt)``.
+
+Tasks (``--tasks``, default all): detect (yolov8n, yolo11n, yolo26n), segment (yolo11n-seg), pose (yolo11n-pose),
+obb (yolo11n-obb), classify (yolo11n-cls), semantic (yolo26n-sem), depth (yolo26n-depth). ``--models`` overrides
+the model list (each yaml's task is read from its name suffix).
 
 Targets: (b)/(a) <= 1.0 at batch 1 and <= 0.9 at batch 8; our model call within 3% of (c); load ratio <= 1.0.
 
@@ -22,8 +30,9 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -31,6 +40,50 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 TARGETS = {"end_to_end_b1": 1.0, "end_to_end_b8": 0.9, "model_call": 1.03, "load": 1.0}
+THRESHOLD = 0.25  # Ultralytics' default predict confidence
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task: its default models, the transformers Auto class that loads it and its post-processing call."""
+
+    models: tuple[str, ...]
+    auto_class: str  # name in ``transformers``
+    post_process: Callable[[Any, Any, list[tuple[int, int]]], object]  # (processor, outputs, original sizes)
+
+
+TASKS = {
+    "detect": TaskSpec(("yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml"), "AutoModelForObjectDetection",
+                       lambda p, out, sizes: p.post_process_object_detection(out, THRESHOLD, sizes)),
+    "segment": TaskSpec(("yolo11n-seg.yaml",), "AutoModelForInstanceSegmentation",
+                        lambda p, out, sizes: p.post_process_instance_segmentation(out, THRESHOLD, sizes)),
+    "pose": TaskSpec(("yolo11n-pose.yaml",), "AutoModel",
+                     lambda p, out, sizes: p.post_process_pose_estimation(out, THRESHOLD, sizes)),
+    "obb": TaskSpec(("yolo11n-obb.yaml",), "AutoModel",
+                    lambda p, out, sizes: p.post_process_oriented_object_detection(out, THRESHOLD, sizes)),
+    "classify": TaskSpec(("yolo11n-cls.yaml",), "AutoModelForImageClassification",
+                         lambda p, out, sizes: p.post_process_image_classification(out)),
+    "semantic": TaskSpec(("yolo26n-sem.yaml",), "AutoModelForSemanticSegmentation",
+                         lambda p, out, sizes: p.post_process_semantic_segmentation(out, sizes)),
+    "depth": TaskSpec(("yolo26n-depth.yaml",), "AutoModelForDepthEstimation",
+                      lambda p, out, sizes: p.post_process_depth_estimation(out, sizes)),
+}
+_SUFFIXES = {"-seg": "segment", "-pose": "pose", "-obb": "obb", "-cls": "classify", "-sem": "semantic",
+             "-depth": "depth"}
+
+
+def task_of(model_yaml: str) -> str:
+    """The task of a model yaml, from its name suffix (``yolo11n-seg.yaml`` -> ``segment``; none -> ``detect``)."""
+    stem = Path(model_yaml).stem
+    return next((task for suffix, task in _SUFFIXES.items() if stem.endswith(suffix)), "detect")
+
+
+def _auto_class(task: str):
+    import transformers
+
+    import yolo_transformers  # noqa: F401  (registers the YOLO Auto classes)
+
+    return getattr(transformers, TASKS[task].auto_class)
 
 
 def _median_times(functions: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
@@ -68,26 +121,29 @@ def _prepare(model_yaml: str, workdir: Path) -> tuple[Path, Path]:
     return checkpoint, folder
 
 
-def _load_times(checkpoint: Path, folder: Path, repeats: int) -> dict[str, float]:
-    from transformers import AutoModelForObjectDetection
+def _load_times(checkpoint: Path, folder: Path, task: str, repeats: int) -> dict[str, float]:
     from ultralytics import YOLO
 
+    auto_class = _auto_class(task)
     return _median_times(
         {
             "ultralytics": lambda: YOLO(str(checkpoint)),
-            "ours": lambda: AutoModelForObjectDetection.from_pretrained(folder),
+            "ours": lambda: auto_class.from_pretrained(folder),
         },
         repeats,
         warmup=1,
     )
 
 
-def _inference_times(checkpoint: Path, folder: Path, batch: int, repeats: int, warmup: int) -> dict[str, float]:
-    from transformers import AutoImageProcessor, AutoModelForObjectDetection
+def _inference_times(
+    checkpoint: Path, folder: Path, task: str, batch: int, repeats: int, warmup: int
+) -> dict[str, float]:
+    from transformers import AutoImageProcessor
     from ultralytics import YOLO
 
     yolo = YOLO(str(checkpoint))
-    model = AutoModelForObjectDetection.from_pretrained(folder).eval()
+    model = _auto_class(task).from_pretrained(folder).eval()
+    post_process = TASKS[task].post_process
     processor = AutoImageProcessor.from_pretrained(folder)
     bgr = _images(batch)
     rgb = [np.ascontiguousarray(image[..., ::-1]) for image in bgr]
@@ -100,7 +156,7 @@ def _inference_times(checkpoint: Path, folder: Path, batch: int, repeats: int, w
         with torch.inference_mode():
             inputs = processor(images=rgb, return_tensors="pt")
             outputs = model(**inputs)
-            return processor.post_process_object_detection(outputs, 0.25, sizes)
+            return post_process(processor, outputs, sizes)
 
     pixel_values = processor(images=rgb, return_tensors="pt")["pixel_values"]
     ultralytics_end_to_end()  # sets up the predictor
@@ -127,36 +183,38 @@ def _verdict(ratio: float, target: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml"])
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--models", nargs="+", help="model yamls (default: each task's models in TASKS)")
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    models = args.models or [model for task in args.tasks for model in TASKS[task].models]
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
-    rows = ["| model | batch | (a) YOLO.predict ms/img | (b) ours ms/img | (b)/(a) | (c) raw forward ms | "
-            "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|"]
-    load_rows = ["| model | YOLO(pt) ms | from_pretrained ms | ratio |", "|---|---|---|---|"]
+    rows = ["| model | task | batch | (a) YOLO.predict ms/img | (b) ours ms/img | (b)/(a) | (c) raw forward ms | "
+            "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|---|"]
+    load_rows = ["| model | task | YOLO(pt) ms | from_pretrained ms | ratio |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as workdir:
-        for model_yaml in args.models:
+        for model_yaml in models:
             checkpoint, folder = _prepare(model_yaml, Path(workdir))
-            name = Path(model_yaml).stem
+            name, task = Path(model_yaml).stem, task_of(model_yaml)
             for batch in args.batches:
-                t = _inference_times(checkpoint, folder, batch, args.repeats, args.warmup)
+                t = _inference_times(checkpoint, folder, task, batch, args.repeats, args.warmup)
                 ratio = t["b"] / t["a"]
                 target = TARGETS["end_to_end_b1" if batch == 1 else "end_to_end_b8"]
                 call_ratio = t["model"] / t["c"]
                 rows.append(
-                    f"| {name} | {batch} | {1e3 * t['a'] / batch:.1f} | {1e3 * t['b'] / batch:.1f} | "
+                    f"| {name} | {task} | {batch} | {1e3 * t['a'] / batch:.1f} | {1e3 * t['b'] / batch:.1f} | "
                     f"{ratio:.2f} ({_verdict(ratio, target)}) | {1e3 * t['c']:.1f} | {1e3 * t['model']:.1f} | "
                     f"{call_ratio:.3f} ({_verdict(call_ratio, TARGETS['model_call'])}) |"
                 )
                 print(rows[-1], flush=True)
-            loads = _load_times(checkpoint, folder, max(5, args.repeats // 2))
+            loads = _load_times(checkpoint, folder, task, max(5, args.repeats // 2))
             load_ratio = loads["ours"] / loads["ultralytics"]
             load_rows.append(
-                f"| {name} | {1e3 * loads['ultralytics']:.1f} | {1e3 * loads['ours']:.1f} | "
+                f"| {name} | {task} | {1e3 * loads['ultralytics']:.1f} | {1e3 * loads['ours']:.1f} | "
                 f"{load_ratio:.2f} ({_verdict(load_ratio, TARGETS['load'])}) |"
             )
             print(load_rows[-1], flush=True)
