@@ -25,6 +25,10 @@ class YoloImageClassifierOutput(ModelOutput):
     r"""Output of :class:`YoloForImageClassification` (transformers' ``ImageClassifierOutput`` layout).
 
     Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            Ultralytics' training loss (what its trainer back-propagates), returned when ``labels`` are given.
+        loss_dict (`dict[str, torch.Tensor]`, *optional*):
+            Ultralytics' detached loss items (``cls`` (the mean cross-entropy)), returned with ``loss``.
         logits (`torch.Tensor` of shape `(batch_size, num_labels)`):
             Class scores before the softmax; ``logits.softmax(-1)`` equals Ultralytics' ``Results.probs``.
         hidden_states (`tuple[torch.Tensor]`, *optional*):
@@ -32,6 +36,8 @@ class YoloImageClassifierOutput(ModelOutput):
             ``output_hidden_states=True``.
     """
 
+    loss: torch.Tensor | None = None
+    loss_dict: dict | None = None
     logits: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
@@ -53,6 +59,7 @@ class YoloForImageClassification(YoloPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor,
+        labels: torch.LongTensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -62,6 +69,8 @@ class YoloForImageClassification(YoloPreTrainedModel):
         Args:
             pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]`` prepared by
                 :class:`YoloClassificationImageProcessor` (any size; the head pools globally).
+            labels: `(batch_size,)` class indices, as for transformers' image classifiers. Given, the output holds
+                Ultralytics' classification loss (mean cross-entropy).
             output_hidden_states: Also return the feature map entering the head.
             return_dict: Return a :class:`YoloImageClassifierOutput` (default) instead of a tuple.
 
@@ -74,10 +83,17 @@ class YoloForImageClassification(YoloPreTrainedModel):
         pixel_values = self._as_input(pixel_values)
         network = inference_network(self)
         features = self._head_inputs(pixel_values, network)
+        loss = loss_dict = None
+        if labels is not None:
+            from .loss_tasks import classification_loss
+
+            loss, loss_dict = classification_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         scores = head(features)  # eval: (softmax, logits); training: logits
         logits = scores[1] if isinstance(scores, tuple) else scores
         output = YoloImageClassifierOutput(
+            loss=loss,
+            loss_dict=loss_dict,
             logits=logits, hidden_states=tuple(features) if output_hidden_states else None
         )
         return output if return_dict else output.to_tuple()

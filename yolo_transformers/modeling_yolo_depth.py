@@ -26,6 +26,10 @@ class YoloDepthEstimatorOutput(ModelOutput):
     r"""Output of :class:`YoloForDepthEstimation` (transformers' ``DepthEstimatorOutput`` layout).
 
     Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            Ultralytics' training loss (what its trainer back-propagates), returned when ``labels`` are given.
+        loss_dict (`dict[str, torch.Tensor]`, *optional*):
+            Ultralytics' detached loss items (``dlog``, ``dgrad``), returned with ``loss``.
         predicted_depth (`torch.Tensor` of shape `(batch_size, height / 4, width / 4)`):
             Positive depth of every cell of the stride-4 grid of the network input, in the unit the model was trained
             in (metres for Ultralytics' depth datasets), calibration applied. Resize to the image with
@@ -36,6 +40,8 @@ class YoloDepthEstimatorOutput(ModelOutput):
             with ``output_hidden_states=True``.
     """
 
+    loss: torch.Tensor | None = None
+    loss_dict: dict | None = None
     predicted_depth: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
@@ -58,6 +64,7 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -67,6 +74,9 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
         Args:
             pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, stretched to the model's input size by
                 :class:`YoloImageProcessor` (``scale_fill=True``); height and width must be multiples of 32.
+            labels: `(batch_size, height, width)` ground-truth depth (values <= 0.001 are invalid pixels), in the
+                unit the model predicts. Given, the output holds Ultralytics' own depth loss (SILog + gradient
+                matching).
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloDepthEstimatorOutput` (default) instead of a tuple.
 
@@ -79,11 +89,18 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
         pixel_values = self._as_input(pixel_values)
         network = inference_network(self)
         features = self._head_inputs(pixel_values, network)
+        loss = loss_dict = None
+        if labels is not None:
+            from .loss_tasks import depth_loss
+
+            loss, loss_dict = depth_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         depth = head(features)
         if isinstance(depth, dict):  # training mode: uncalibrated exp(log-depth)
             depth = depth["depth"]
         output = YoloDepthEstimatorOutput(
+            loss=loss,
+            loss_dict=loss_dict,
             predicted_depth=depth[:, 0], hidden_states=tuple(features) if output_hidden_states else None
         )
         return output if return_dict else output.to_tuple()

@@ -28,6 +28,11 @@ class YoloOrientedObjectDetectionOutput(ModelOutput):
     r"""Output of :class:`YoloForOrientedObjectDetection`.
 
     Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            Ultralytics' training loss (what its trainer back-propagates), returned when ``labels`` are given.
+        loss_dict (`dict[str, torch.Tensor]`, *optional*):
+            Ultralytics' detached loss items (``box``, ``cls``, ``dfl``, ``angle``; YOLO26 reports
+            ``l1`` instead of ``dfl``), returned with ``loss``.
         logits (`torch.Tensor` of shape `(batch_size, num_anchors, num_labels)`):
             Raw class logits (before the sigmoid) of every anchor point (e.g. 21504 for a 1024×1024 input).
         pred_boxes (`torch.Tensor` of shape `(batch_size, num_anchors, 4)`):
@@ -42,6 +47,8 @@ class YoloOrientedObjectDetectionOutput(ModelOutput):
             returned with ``output_hidden_states=True``.
     """
 
+    loss: torch.Tensor | None = None
+    loss_dict: dict | None = None
     logits: torch.Tensor | None = None
     pred_boxes: torch.Tensor | None = None
     pred_angles: torch.Tensor | None = None
@@ -69,6 +76,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor,
+        labels: list[dict[str, torch.Tensor]] | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -78,6 +86,9 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
         Args:
             pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, letterboxed by
                 :class:`YoloImageProcessor`; height and width must be multiples of the largest stride.
+            labels: One dict per image with ``class_labels`` `(num_objects,)` and ``boxes`` `(num_objects, 5)`:
+                ``(cx, cy, w, h)`` normalized by the input width and height and the angle in radians (Ultralytics'
+                ``xywhr``). Given, the output holds Ultralytics' own OBB loss.
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloOrientedObjectDetectionOutput` (default) instead of a tuple.
 
@@ -90,9 +101,16 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
         pixel_values = self._as_input(pixel_values)
         network = inference_network(self)
         features = self._head_inputs(pixel_values, network)
+        loss = loss_dict = None
+        if labels is not None:
+            from .loss_tasks import obb_loss
+
+            loss, loss_dict = obb_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         heads = run_anchor_head(head, features)
         output = YoloOrientedObjectDetectionOutput(
+            loss=loss,
+            loss_dict=loss_dict,
             logits=heads.raw["scores"].transpose(1, 2),
             pred_boxes=normalized_boxes(pixel_values, heads, rotated=True),
             pred_angles=heads.raw["angle"][:, 0],

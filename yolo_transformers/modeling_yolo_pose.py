@@ -32,6 +32,11 @@ class YoloPoseEstimationOutput(ModelOutput):
     r"""Output of :class:`YoloForPoseEstimation`.
 
     Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            Ultralytics' training loss (what its trainer back-propagates), returned when ``labels`` are given.
+        loss_dict (`dict[str, torch.Tensor]`, *optional*):
+            Ultralytics' detached loss items (``box``, ``pose``, ``kobj``, ``cls``, ``dfl``; YOLO26 reports ``l1``
+            instead of ``dfl`` and adds ``rle``), returned with ``loss``.
         logits (`torch.Tensor` of shape `(batch_size, num_anchors, num_labels)`):
             Raw class logits (before the sigmoid) of every anchor point (e.g. 8400 for a 640×640 input).
         pred_boxes (`torch.Tensor` of shape `(batch_size, num_anchors, 4)`):
@@ -45,6 +50,8 @@ class YoloPoseEstimationOutput(ModelOutput):
             returned with ``output_hidden_states=True``.
     """
 
+    loss: torch.Tensor | None = None
+    loss_dict: dict | None = None
     logits: torch.Tensor | None = None
     pred_boxes: torch.Tensor | None = None
     pred_keypoints: torch.Tensor | None = None
@@ -84,6 +91,7 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor,
+        labels: list[dict[str, torch.Tensor]] | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -93,6 +101,9 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
         Args:
             pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, letterboxed by
                 :class:`YoloImageProcessor`; height and width must be multiples of the largest stride.
+            labels: One dict per image with ``class_labels`` `(num_objects,)`, ``boxes`` `(num_objects, 4)`
+                normalized ``(cx, cy, w, h)`` and ``keypoints`` `(num_objects, num_keypoints, 3)` normalized
+                ``(x, y, visibility)`` (visibility 0 = unlabelled). Given, the output holds Ultralytics' own pose loss.
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloPoseEstimationOutput` (default) instead of a tuple.
 
@@ -105,6 +116,11 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
         pixel_values = self._as_input(pixel_values)
         network = inference_network(self)
         features = self._head_inputs(pixel_values, network)
+        loss = loss_dict = None
+        if labels is not None:
+            from .loss_tasks import pose_loss
+
+            loss, loss_dict = pose_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         heads = run_anchor_head(head, features)
         decoded = head.kpts_decode(heads.raw["kpts"])  # (B, K * D, A), x/y in input pixels
@@ -113,6 +129,8 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
         xy_scale = pixel_scale(pixel_values, keypoints)[:2]
         keypoints = torch.cat((keypoints[..., :2] / xy_scale, keypoints[..., 2:]), dim=-1)
         output = YoloPoseEstimationOutput(
+            loss=loss,
+            loss_dict=loss_dict,
             logits=heads.raw["scores"].transpose(1, 2),
             pred_boxes=normalized_boxes(pixel_values, heads),
             pred_keypoints=keypoints,

@@ -29,6 +29,11 @@ class YoloInstanceSegmentationOutput(ModelOutput):
     r"""Output of :class:`YoloForInstanceSegmentation`.
 
     Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            Ultralytics' training loss (what its trainer back-propagates), returned when ``labels`` are given.
+        loss_dict (`dict[str, torch.Tensor]`, *optional*):
+            Ultralytics' detached loss items (``box``, ``seg``, ``cls``, ``dfl``, ``sem``;
+            YOLO26 reports ``l1`` instead of ``dfl``), returned with ``loss``.
         logits (`torch.Tensor` of shape `(batch_size, num_anchors, num_labels)`):
             Raw class logits (before the sigmoid) of every anchor point (e.g. 8400 for a 640×640 input).
         pred_boxes (`torch.Tensor` of shape `(batch_size, num_anchors, 4)`):
@@ -44,6 +49,8 @@ class YoloInstanceSegmentationOutput(ModelOutput):
             returned with ``output_hidden_states=True``.
     """
 
+    loss: torch.Tensor | None = None
+    loss_dict: dict | None = None
     logits: torch.Tensor | None = None
     pred_boxes: torch.Tensor | None = None
     mask_coefficients: torch.Tensor | None = None
@@ -83,6 +90,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor,
+        labels: list[dict[str, torch.Tensor]] | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -92,6 +100,10 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         Args:
             pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, letterboxed by
                 :class:`YoloImageProcessor`; height and width must be multiples of the largest stride.
+            labels: One dict per image with ``class_labels`` `(num_objects,)`, ``boxes`` `(num_objects, 4)`
+                normalized ``(cx, cy, w, h)`` and ``masks`` `(num_objects, height, width)` binary instance masks at the
+                input resolution (or at Ultralytics' `(height / 4, width / 4)` training-mask resolution). Given, the
+                output holds Ultralytics' own segmentation loss; see :mod:`yolo_transformers.loss_tasks`.
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloInstanceSegmentationOutput` (default) instead of a tuple.
 
@@ -104,9 +116,16 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         pixel_values = self._as_input(pixel_values)
         network = inference_network(self)
         features = self._head_inputs(pixel_values, network)
+        loss = loss_dict = None
+        if labels is not None:
+            from .loss_tasks import segmentation_loss
+
+            loss, loss_dict = segmentation_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         heads = run_anchor_head(head, features)
         output = YoloInstanceSegmentationOutput(
+            loss=loss,
+            loss_dict=loss_dict,
             logits=heads.raw["scores"].transpose(1, 2),
             pred_boxes=normalized_boxes(pixel_values, heads),
             mask_coefficients=heads.raw["mask_coefficient"].transpose(1, 2),

@@ -26,6 +26,10 @@ class YoloSemanticSegmenterOutput(ModelOutput):
     r"""Output of :class:`YoloForSemanticSegmentation` (transformers' ``SemanticSegmenterOutput`` layout).
 
     Args:
+        loss (`torch.Tensor` of shape `()`, *optional*):
+            Ultralytics' training loss (what its trainer back-propagates), returned when ``labels`` are given.
+        loss_dict (`dict[str, torch.Tensor]`, *optional*):
+            Ultralytics' detached loss items (``ce``, ``dice``, ``aux``), returned with ``loss``.
         logits (`torch.Tensor` of shape `(batch_size, num_labels, height / 8, width / 8)`):
             Raw per-class scores of every cell of the stride-8 grid of the network input (letterbox padding
             included). Not the input size: resize (and un-letterbox) with
@@ -35,6 +39,8 @@ class YoloSemanticSegmenterOutput(ModelOutput):
             with ``output_hidden_states=True``.
     """
 
+    loss: torch.Tensor | None = None
+    loss_dict: dict | None = None
     logits: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
@@ -57,6 +63,7 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor,
+        labels: torch.LongTensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -66,6 +73,9 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
         Args:
             pixel_values: `(batch_size, 3, height, width)` RGB in ``[0, 1]``, letterboxed by
                 :class:`YoloImageProcessor`; height and width must be multiples of the largest stride (32).
+            labels: `(batch_size, height, width)` class map at the input resolution (255 = ignore), as for
+                transformers' semantic segmentation models. Given, the output holds Ultralytics' own loss
+                (cross-entropy + Dice, plus the auxiliary P4 cross-entropy in training mode).
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloSemanticSegmenterOutput` (default) instead of a tuple.
 
@@ -78,11 +88,18 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
         pixel_values = self._as_input(pixel_values)
         network = inference_network(self)
         features = self._head_inputs(pixel_values, network)
+        loss = loss_dict = None
+        if labels is not None:
+            from .loss_tasks import semantic_segmentation_loss
+
+            loss, loss_dict = semantic_segmentation_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         logits = head(features)
         if isinstance(logits, tuple):  # training mode also returns the auxiliary P4 logits
             logits = logits[0]
         output = YoloSemanticSegmenterOutput(
+            loss=loss,
+            loss_dict=loss_dict,
             logits=logits, hidden_states=tuple(features) if output_hidden_states else None
         )
         return output if return_dict else output.to_tuple()
