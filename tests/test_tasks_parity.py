@@ -4,7 +4,7 @@ Random weights give no detections at the default confidence, so detection-like t
 threshold (hundreds of detections) against ``YOLO(checkpoint).predict`` itself, and once more on the very same head
 tensor against Ultralytics' own NMS / mask / keypoint functions. Random-weight scores are nearly tied (they all sit
 near the class prior), so these comparisons only hold because our inference network computes bit-identical numbers
-(see :func:`yolo_transformers._task_heads.inference_network`).
+(see ``YoloPreTrainedModel._inference_network``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared forward logic of the anchor-based task heads (instance segmentation, pose, oriented boxes).
+"""Shared forward logic of the anchor-based heads (detection, instance segmentation, pose, oriented boxes).
 
 Ultralytics' ``Segment``, ``Pose`` and ``OBB`` heads (and their YOLO26 variants) are ``Detect`` heads with one extra
 per-anchor branch. :func:`run_anchor_head` runs the branch Ultralytics would use at inference (one-to-one for an
@@ -14,17 +14,9 @@ import torch
 from torch import nn
 
 __all__ = [
-    "inference_network", "AnchorHeadOutputs", "run_anchor_head", "pixel_scale", "centre_form", "normalized_boxes",
+    "AnchorHeadOutputs", "run_anchor_head", "pixel_scale", "centre_form", "normalized_boxes",
     "ultralytics_box_rows",
 ]
-
-
-def inference_network(model: nn.Module) -> nn.Module:
-    """The network a task model's forward runs: the fused, predictor-laid-out twin in eval/no-grad mode.
-
-    See ``YoloPreTrainedModel._inference_network``; ``model.model`` itself is never touched.
-    """
-    return model._inference_network()
 
 
 @dataclass

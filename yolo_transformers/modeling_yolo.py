@@ -17,6 +17,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from ._task_heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .architecture import build_network, configure_head
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
@@ -256,6 +257,24 @@ class YoloPreTrainedModel(PreTrainedModel):
         sources = [head.f] if isinstance(head.f, int) else head.f
         return [x if j == -1 else saved[j] for j in sources]
 
+    def _run_network(self, pixel_values: torch.Tensor) -> tuple[nn.Module, torch.Tensor, list[torch.Tensor]]:
+        """The start of every task's forward: cast the input, pick the network, run every layer but the head.
+
+        Returns:
+            ``(network, pixel_values, features)``: the network run (the fused twin at inference), the input on the
+            model's device and dtype, and the feature maps entering the head.
+        """
+        pixel_values = self._as_input(pixel_values)
+        network = self._inference_network()
+        return network, pixel_values, self._head_inputs(pixel_values, network)
+
+    def _finish(self, output: ModelOutput, features: list[torch.Tensor], output_hidden_states: bool | None,
+                return_dict: bool | None) -> ModelOutput | tuple:
+        """The end of every task's forward: attach the head's input features on request, dict or tuple."""
+        if self.config.output_hidden_states if output_hidden_states is None else output_hidden_states:
+            output["hidden_states"] = tuple(features)
+        return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
+
     def _as_input(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Move ``pixel_values`` to the model's device and dtype."""
         return pixel_values.to(device=self.device, dtype=self.dtype)
@@ -300,31 +319,18 @@ class YoloForObjectDetection(YoloPreTrainedModel):
         Returns:
             :class:`YoloObjectDetectionOutput`.
         """
-        return_dict = self.config.return_dict if return_dict is None else return_dict
-        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        pixel_values = self._as_input(pixel_values)
-        network = self._inference_network()
-        features = self._head_inputs(pixel_values, network)
-        head = network.model[-1]
+        network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
             loss, loss_dict = self._compute_loss(features, labels, pixel_values)
-        branch = head.one2one if head.end2end else head.one2many
-        raw = head.forward_head(features, **branch)
-        decoded = head._get_decode_boxes(raw)  # (B, 4, A) pixels: xyxy when end-to-end, else xywh
-        if head.end2end:
-            x1y1, x2y2 = decoded.split(2, dim=1)
-            decoded = torch.cat(((x1y1 + x2y2) / 2, x2y2 - x1y1), dim=1)
-        height, width = pixel_values.shape[-2:]
-        scale = decoded.new_tensor([width, height, width, height]).view(1, 4, 1)
-        pred_boxes = (decoded / scale).transpose(1, 2)
-        logits = raw["scores"].transpose(1, 2)
-        hidden_states = tuple(features) if output_hidden_states else None
-        if not return_dict:
-            return tuple(v for v in (loss, logits, pred_boxes, hidden_states) if v is not None)
-        return YoloObjectDetectionOutput(
-            loss=loss, loss_dict=loss_dict, logits=logits, pred_boxes=pred_boxes, hidden_states=hidden_states
+        heads = run_anchor_head(network.model[-1], features)
+        output = YoloObjectDetectionOutput(
+            loss=loss,
+            loss_dict=loss_dict,
+            logits=heads.raw["scores"].transpose(1, 2),
+            pred_boxes=normalized_boxes(pixel_values, heads),
         )
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def _compute_loss(self, features, labels, pixel_values):  # noqa: D401 - filled in by the training issue
         """Ultralytics' detection loss for transformers-format labels."""
@@ -340,10 +346,7 @@ class YoloForObjectDetection(YoloPreTrainedModel):
             class scores.
         """
         outputs = self.forward(pixel_values)
-        height, width = pixel_values.shape[-2:]
-        boxes = outputs.pred_boxes * outputs.pred_boxes.new_tensor([width, height, width, height])
-        if self.model.model[-1].end2end:
-            boxes = torch.cat((boxes[..., :2] - boxes[..., 2:] / 2, boxes[..., :2] + boxes[..., 2:] / 2), dim=-1)
+        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.model.model[-1].end2end))
         return torch.cat((boxes, outputs.logits.sigmoid()), dim=-1).transpose(1, 2)
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from ._task_heads import inference_network
 from .modeling_yolo import YoloPreTrainedModel, register_task_class
 
 __all__ = ["YoloForDepthEstimation", "YoloDepthEstimatorOutput"]
@@ -83,12 +82,7 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
         Returns:
             :class:`YoloDepthEstimatorOutput`.
         """
-        return_dict = self.config.return_dict if return_dict is None else return_dict
-        if output_hidden_states is None:
-            output_hidden_states = self.config.output_hidden_states
-        pixel_values = self._as_input(pixel_values)
-        network = inference_network(self)
-        features = self._head_inputs(pixel_values, network)
+        network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
             from .loss_tasks import depth_loss
@@ -101,9 +95,9 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
         output = YoloDepthEstimatorOutput(
             loss=loss,
             loss_dict=loss_dict,
-            predicted_depth=depth[:, 0], hidden_states=tuple(features) if output_hidden_states else None
+            predicted_depth=depth[:, 0],
         )
-        return output if return_dict else output.to_tuple()
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, 1, height / 4, width / 4)`."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from ._task_heads import inference_network, normalized_boxes, run_anchor_head, ultralytics_box_rows
+from ._task_heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .architecture import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel, register_task_class
@@ -95,12 +95,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
         Returns:
             :class:`YoloOrientedObjectDetectionOutput`.
         """
-        return_dict = self.config.return_dict if return_dict is None else return_dict
-        if output_hidden_states is None:
-            output_hidden_states = self.config.output_hidden_states
-        pixel_values = self._as_input(pixel_values)
-        network = inference_network(self)
-        features = self._head_inputs(pixel_values, network)
+        network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
             from .loss_tasks import obb_loss
@@ -114,9 +109,8 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
             logits=heads.raw["scores"].transpose(1, 2),
             pred_boxes=normalized_boxes(pixel_values, heads, rotated=True),
             pred_angles=heads.raw["angle"][:, 0],
-            hidden_states=tuple(features) if output_hidden_states else None,
         )
-        return output if return_dict else output.to_tuple()
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it (used to prove conversion parity).

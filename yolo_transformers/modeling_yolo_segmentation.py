@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from ._task_heads import inference_network, normalized_boxes, run_anchor_head, ultralytics_box_rows
+from ._task_heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .architecture import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel, register_task_class
@@ -110,12 +110,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         Returns:
             :class:`YoloInstanceSegmentationOutput`.
         """
-        return_dict = self.config.return_dict if return_dict is None else return_dict
-        if output_hidden_states is None:
-            output_hidden_states = self.config.output_hidden_states
-        pixel_values = self._as_input(pixel_values)
-        network = inference_network(self)
-        features = self._head_inputs(pixel_values, network)
+        network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
             from .loss_tasks import segmentation_loss
@@ -130,9 +125,8 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             pred_boxes=normalized_boxes(pixel_values, heads),
             mask_coefficients=heads.raw["mask_coefficient"].transpose(1, 2),
             proto_masks=self._prototypes(head.proto, features),
-            hidden_states=tuple(features) if output_hidden_states else None,
         )
-        return output if return_dict else output.to_tuple()
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The head's inference tensors exactly as Ultralytics computes them (used to prove conversion parity).
