@@ -37,6 +37,24 @@ from ._auto import register_auto_classes
 
 register_auto_classes()
 
+# Hub and dataset functions, importable from the top level without importing their modules at package import.
+_LAZY_ATTRIBUTES = {
+    "upload_model": "hub", "download_model": "hub", "list_models": "hub",
+    "generate_model_card": "cards", "save_ultralytics_checkpoint": "export_ultralytics",
+    "convert_checkpoint": "convert",
+    "load_yolo_dataset": "data", "to_yolo_folder": "data", "from_coco": "data",
+    "push_dataset": "data", "pull_dataset": "data",
+}
+
+
+def __getattr__(name: str):
+    """Resolve the lazily imported public functions listed in ``_LAZY_ATTRIBUTES``."""
+    if name in _LAZY_ATTRIBUTES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY_ATTRIBUTES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "YoloConfig",
