@@ -14,12 +14,13 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import datasets
+from huggingface_hub.utils import tqdm
 
 from .report import ConversionReport
 from .shards import ChunkJob, ChunkResult, write_chunk
@@ -84,9 +85,12 @@ def run_cached(
                 job.out_path = str(tmp / f"{split}-{k:05d}.arrow")
                 flat.append(job)
         entries = []
+        progress = tqdm(total=sum(len(job.images) for job in flat), unit="img", desc="Converting to Arrow")
         for job, result in zip(flat, parallel_map(write_chunk, flat, num_proc)):
+            progress.update(len(job.images))
             report.merge(result.report)
             entries.append({"split": job.split, "file": Path(result.out_path).name, "rows": result.num_rows})
+        progress.close()
         content = {"shards": entries, "report": report.to_dict()}
         (tmp / "manifest.json").write_text(json.dumps(content, indent=1), encoding="utf-8")
         try:
@@ -111,13 +115,14 @@ def _load_manifest(manifest: Path, report: ConversionReport | None) -> dict[str,
     return out
 
 
-def parallel_map(fn: Callable[[Any], Any], items: list, num_proc: int | None) -> list:
-    """``map`` in this process, or over ``num_proc`` processes (results in order).
+def parallel_map(fn: Callable[[Any], Any], items: list, num_proc: int | None) -> Iterator[Any]:
+    """``map`` in this process, or over ``num_proc`` processes (results in order, yielded as they finish).
 
     Worker processes use the platform's default start method (fork on Linux): cheap to start, and the
     workers need nothing but the pickled job.
     """
     if not num_proc or num_proc <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
+        yield from (fn(item) for item in items)
+        return
     with ProcessPoolExecutor(max_workers=min(num_proc, len(items))) as pool:
-        return list(pool.map(fn, items))
+        yield from pool.map(fn, items)
