@@ -14,7 +14,7 @@ original image sizes are needed: the letterbox geometry is recomputed from them,
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -374,15 +374,16 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         max_det: int | None,
         agnostic_nms: bool | None,
         end_to_end: bool | None,
+        nms: Callable[..., list[KeptDetections]] = non_max_suppression,
     ) -> list[KeptDetections]:
-        """Resolve defaults and dispatch to NMS or end-to-end top-k."""
+        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k."""
         conf = self.conf_threshold if threshold is None else float(threshold)
         limit = self.max_det if max_det is None else int(max_det)
         agnostic = self.agnostic_nms if agnostic_nms is None else bool(agnostic_nms)
         if self.end_to_end if end_to_end is None else end_to_end:
             return end_to_end_topk(scores, conf, limit, agnostic)
         iou = self.iou_threshold if iou_threshold is None else float(iou_threshold)
-        return non_max_suppression(scores, boxes, conf, iou, limit, agnostic)
+        return nms(scores, boxes, conf, iou, limit, agnostic)
 
     def _input_sizes(
         self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None

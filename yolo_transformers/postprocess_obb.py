@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ._geometry import content_window, output_field, size_pairs
-from ._nms import KeptDetections, end_to_end_topk
+from ._nms import KeptDetections
 from ._rotated_nms import rotated_non_max_suppression
 from ._task_method import task_method
 
@@ -135,10 +135,5 @@ class OrientedDetectionPostProcessing:
         end_to_end: bool | None,
     ) -> list[KeptDetections]:
         """Resolve the processor's defaults and run rotated NMS or end-to-end top-k."""
-        conf = self.conf_threshold if threshold is None else float(threshold)
-        limit = self.max_det if max_det is None else int(max_det)
-        agnostic = self.agnostic_nms if agnostic_nms is None else bool(agnostic_nms)
-        if self.end_to_end if end_to_end is None else end_to_end:
-            return end_to_end_topk(scores, conf, limit, agnostic)
-        iou = self.iou_threshold if iou_threshold is None else float(iou_threshold)
-        return rotated_non_max_suppression(scores, rboxes, conf, iou, limit, agnostic)
+        return self._select(scores, rboxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end,
+                            nms=rotated_non_max_suppression)
