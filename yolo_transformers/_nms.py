@@ -17,7 +17,8 @@ from typing import NamedTuple
 import torch
 import torchvision
 
-__all__ = ["KeptDetections", "non_max_suppression", "end_to_end_topk", "E2E_MIN_CANDIDATES"]
+__all__ = ["KeptDetections", "non_max_suppression", "end_to_end_topk", "E2E_MIN_CANDIDATES", "nms_candidates",
+           "empty_detections", "check_thresholds"]
 
 E2E_MIN_CANDIDATES = 300
 """Ultralytics' predictor asks end-to-end heads for at least this many top-k candidates before filtering."""
@@ -37,18 +38,45 @@ class KeptDetections(NamedTuple):
     labels: torch.Tensor
 
 
-def _empty(device: torch.device, dtype: torch.dtype) -> KeptDetections:
+def empty_detections(device: torch.device, dtype: torch.dtype) -> KeptDetections:
     """Zero detections on ``device``."""
     none = torch.zeros(0, dtype=torch.int64, device=device)
     return KeptDetections(none, torch.zeros(0, dtype=dtype, device=device), none.clone())
 
 
-def _check_thresholds(conf_threshold: float, iou_threshold: float | None = None) -> None:
+def check_thresholds(conf_threshold: float, iou_threshold: float | None = None) -> None:
     """Raise ``ValueError`` for thresholds outside ``[0, 1]``."""
     if not 0.0 <= conf_threshold <= 1.0:
         raise ValueError(f"Confidence threshold must be in [0, 1], got {conf_threshold}")
     if iou_threshold is not None and not 0.0 <= iou_threshold <= 1.0:
         raise ValueError(f"IoU threshold must be in [0, 1], got {iou_threshold}")
+
+
+def nms_candidates(
+    scores: torch.Tensor, conf_threshold: float, max_nms: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """Ultralytics' NMS front end, shared by axis-aligned and rotated NMS.
+
+    Args:
+        scores: ``(A, C)`` class probabilities of one image.
+        conf_threshold: Keep anchors whose best score is strictly greater than this.
+        max_nms: Keep at most this many candidates (the highest scores).
+
+    Returns:
+        ``(anchors, conf, labels)``, each ``(N,)``: anchor index, best score and its class; None when nothing passes.
+    """
+    anchors = (scores.amax(1) > conf_threshold).nonzero().view(-1)
+    if not anchors.numel():
+        return None
+    conf, labels = scores[anchors].max(1)
+    keep = conf > conf_threshold
+    anchors, conf, labels = anchors[keep], conf[keep], labels[keep]
+    if not anchors.numel():
+        return None
+    if anchors.numel() > max_nms:
+        order = conf.argsort(descending=True)[:max_nms]
+        anchors, conf, labels = anchors[order], conf[order], labels[order]
+    return anchors, conf, labels
 
 
 def _nms_one_image(
@@ -62,17 +90,10 @@ def _nms_one_image(
     max_wh: int,
 ) -> KeptDetections:
     """NMS for one image; ``scores`` ``(A, C)`` probabilities, ``boxes`` ``(A, 4)`` xyxy pixels."""
-    anchors = (scores.amax(1) > conf_threshold).nonzero().view(-1)
-    if not anchors.numel():
-        return _empty(scores.device, scores.dtype)
-    conf, labels = scores[anchors].max(1)
-    keep = conf > conf_threshold
-    anchors, conf, labels = anchors[keep], conf[keep], labels[keep]
-    if not anchors.numel():
-        return _empty(scores.device, scores.dtype)
-    if anchors.numel() > max_nms:
-        order = conf.argsort(descending=True)[:max_nms]
-        anchors, conf, labels = anchors[order], conf[order], labels[order]
+    candidates = nms_candidates(scores, conf_threshold, max_nms)
+    if candidates is None:
+        return empty_detections(scores.device, scores.dtype)
+    anchors, conf, labels = candidates
     offsets = labels[:, None].to(boxes.dtype) * (0 if agnostic else max_wh)  # separates classes in xy space
     kept = torchvision.ops.nms(boxes[anchors] + offsets, conf, iou_threshold)[:max_det]
     return KeptDetections(anchors[kept], conf[kept], labels[kept])
@@ -104,7 +125,7 @@ def non_max_suppression(
     Returns:
         One :class:`KeptDetections` per image, ordered by descending score.
     """
-    _check_thresholds(conf_threshold, iou_threshold)
+    check_thresholds(conf_threshold, iou_threshold)
     if scores.ndim != 3 or boxes.shape[:2] != scores.shape[:2] or boxes.shape[-1] != 4:
         raise ValueError(
             f"Expected scores (B, A, C) and boxes (B, A, 4), got {tuple(scores.shape)} and {tuple(boxes.shape)}"
@@ -150,7 +171,7 @@ def end_to_end_topk(
         One :class:`KeptDetections` per image, ordered by descending score. An anchor may appear more than
         once with different labels when ``agnostic`` is False.
     """
-    _check_thresholds(conf_threshold)
+    check_thresholds(conf_threshold)
     if scores.ndim != 3:
         raise ValueError(f"Expected scores (B, A, C), got {tuple(scores.shape)}")
     k = min(max(max_det, E2E_MIN_CANDIDATES), scores.shape[1])

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from ._nms import KeptDetections
+from ._nms import KeptDetections, check_thresholds, empty_detections, nms_candidates
 
 __all__ = ["rotated_non_max_suppression"]
-
-
-def _empty(scores: torch.Tensor) -> KeptDetections:
-    none = torch.zeros(0, dtype=torch.int64, device=scores.device)
-    return KeptDetections(none, scores.new_zeros(0), none.clone())
 
 
 def _fast_nms(rboxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -43,17 +38,10 @@ def _rotated_nms_one_image(
     max_wh: int,
 ) -> KeptDetections:
     """Rotated NMS for one image; ``scores`` ``(A, C)`` probabilities, ``rboxes`` ``(A, 5)`` xywhr pixels."""
-    anchors = (scores.amax(1) > conf_threshold).nonzero().view(-1)
-    if not anchors.numel():
-        return _empty(scores)
-    conf, labels = scores[anchors].max(1)
-    keep = conf > conf_threshold
-    anchors, conf, labels = anchors[keep], conf[keep], labels[keep]
-    if not anchors.numel():
-        return _empty(scores)
-    if anchors.numel() > max_nms:
-        top = conf.argsort(descending=True)[:max_nms]
-        anchors, conf, labels = anchors[top], conf[top], labels[top]
+    selected = nms_candidates(scores, conf_threshold, max_nms)
+    if selected is None:
+        return empty_detections(scores.device, scores.dtype)
+    anchors, conf, labels = selected
     candidates = rboxes[anchors]
     offsets = labels[:, None].to(candidates.dtype) * (0 if agnostic else max_wh)  # separates classes in xy space
     shifted = torch.cat((candidates[:, :2] + offsets, candidates[:, 2:]), dim=1)
@@ -86,8 +74,7 @@ def rotated_non_max_suppression(
     Returns:
         One :class:`~yolo_transformers._nms.KeptDetections` per image, ordered by descending score.
     """
-    if not 0.0 <= conf_threshold <= 1.0 or not 0.0 <= iou_threshold <= 1.0:
-        raise ValueError(f"Thresholds must be in [0, 1], got conf={conf_threshold}, iou={iou_threshold}")
+    check_thresholds(conf_threshold, iou_threshold)
     if scores.ndim != 3 or rboxes.shape[:2] != scores.shape[:2] or rboxes.shape[-1] != 5:
         raise ValueError(
             f"Expected scores (B, A, C) and rotated boxes (B, A, 5), got {tuple(scores.shape)} and "
