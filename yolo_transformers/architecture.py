@@ -223,13 +223,16 @@ def build_network(architecture: dict, task: str, stride: list[float], channels: 
     validate_architecture(architecture)
     from ultralytics.nn.tasks import parse_model
 
+    from ._module_clone import fast_head_copies
+
     network_class = network_class_for_task(task)
     network = network_class.__new__(network_class)
     torch.nn.Module.__init__(network)
     yaml = copy.deepcopy(architecture)
     yaml["channels"] = channels
     network.yaml = yaml
-    network.model, network.save = parse_model(copy.deepcopy(yaml), ch=channels, verbose=False)
+    with fast_head_copies():  # YOLOv10/YOLO26 heads deep-copy their one-to-one branch: 3x faster this way
+        network.model, network.save = parse_model(copy.deepcopy(yaml), ch=channels, verbose=False)
     network.names = {i: str(i) for i in range(yaml["nc"])}
     network.inplace = yaml.get("inplace", True)
     if task == "pose":

@@ -156,15 +156,19 @@ def _resolve_dtype(dtype: Any, weights: dict) -> Any:
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
-def _assign_weights(model: Any, weights: dict, source: str) -> None:
-    """Make ``weights`` the model's parameters and persistent buffers (no copy); every key must fit exactly.
+def _assign_weights(modules: dict[str, Any], weights: dict, source: str) -> None:
+    """Make ``weights`` the parameters and persistent buffers of ``modules`` (no copy); every key must fit exactly.
 
     Equivalent to ``load_state_dict(weights, strict=True, assign=True)`` without its per-module recursion, which
     costs as much as building a YOLO network.
+
+    Args:
+        modules: ``dict(model.named_modules())``.
+        weights: State-dict key -> tensor.
+        source: What to name in errors (the folder).
     """
     from torch import nn
 
-    modules = dict(model.named_modules())
     expected: dict[str, tuple[Any, str, bool]] = {}
     for module_name, module in modules.items():
         prefix = f"{module_name}." if module_name else ""
@@ -198,22 +202,24 @@ def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config
         dtype: ``None``/``"auto"`` keeps the stored dtype; otherwise a torch dtype or its name.
         config: An already loaded config (Auto classes pass one); read from the folder when None.
     """
-    from safetensors.torch import load_file
     from transformers import initialization as init
 
+    from ._safetensors_map import map_safetensors
     from .configuration_yolo import YoloConfig
 
     config = YoloConfig.from_pretrained(folder) if config is None else config
-    weights = load_file(str(folder / _WEIGHTS_NAME))
+    weights = map_safetensors(folder / _WEIGHTS_NAME)
     target = _resolve_dtype(dtype, weights)
+    weights = {key: t.to(target) if t.is_floating_point() else t for key, t in weights.items()}
     config.dtype = target
     with init.no_init_weights():
         model = model_class(config)
-    _assign_weights(model, weights, str(folder))
+    modules = dict(model.named_modules())
+    _assign_weights(modules, weights, str(folder))
     config.name_or_path = str(folder)
-    if any(p.dtype != target for p in model.parameters()):
-        model = model.to(target)
-    return model.eval()
+    for module in modules.values():  # model.eval(), without its recursion
+        module.training = False
+    return model
 
 
 def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwargs: Any):
