@@ -31,6 +31,19 @@ def test_trained_checkpoint_parity_report(tiny_detector_pt, shapes_images, tmp_p
     assert config.train_args["imgsz"] == 128 and config.image_size == 128
 
 
+def test_verification_keeps_the_torch_thread_count(tiny_detector_pt, shapes_images, tmp_path):
+    """YOLO.predict sets torch's thread count for the whole process; the verification must not leave that behind."""
+    from ultralytics.utils import NUM_THREADS
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(NUM_THREADS + 1)  # anything Ultralytics would not choose
+    try:
+        convert_checkpoint(tiny_detector_pt, tmp_path / "out", verify_images=shapes_images[:1])
+        assert torch.get_num_threads() == NUM_THREADS + 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_stored_fp16_weights_are_converted_to_float32(tiny_detector_pt):
     source = load_checkpoint(tiny_detector_pt)
     assert source.source_dtype == torch.float16  # Ultralytics saves EMA weights in half precision

@@ -22,6 +22,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from ._threads import keep_torch_threads
 from .errors import ParityError
 
 __all__ = ["ImageParity", "ParityReport", "verify_conversion", "default_verification_images", "read_image_bgr"]
@@ -165,7 +166,8 @@ def _load_reference_yolo(checkpoint, trust: bool):
 def _ultralytics_detections(yolo, image_bgr: np.ndarray, end_to_end: bool) -> dict:
     """``yolo.predict(image)`` with Ultralytics' default settings (``nms=False`` for the end-to-end head)."""
     kwargs = {"nms": False} if end_to_end else {}
-    result = yolo.predict(image_bgr, verbose=False, device="cpu", **kwargs)[0]
+    with keep_torch_threads():  # Ultralytics resets the process's thread count on every predict
+        result = yolo.predict(image_bgr, verbose=False, device="cpu", **kwargs)[0]
     boxes = result.boxes
     return {
         "boxes": boxes.xyxy.cpu().numpy().astype(np.float64),

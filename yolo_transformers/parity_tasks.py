@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ._threads import keep_torch_threads
 from .errors import ParityError
 from .parity import ParityReport, _load_reference_yolo, _restore, default_verification_images, read_image_bgr
 
@@ -137,7 +138,8 @@ def ultralytics_task_results(
     """``yolo.predict(image)`` as plain arrays (segmentation with ``retina_masks=True``)."""
     if task == "segment":
         predict_kwargs.setdefault("retina_masks", True)
-    result = yolo.predict(image_bgr, verbose=False, device="cpu", **predict_kwargs)[0]
+    with keep_torch_threads():  # Ultralytics resets the process's thread count on every predict
+        result = yolo.predict(image_bgr, verbose=False, device="cpu", **predict_kwargs)[0]
     if task == "classify":
         return {"probs": result.probs.data.double().numpy()}
     if task == "semantic":
