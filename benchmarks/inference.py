@@ -12,11 +12,18 @@ For each model (random weights, built from yaml; one ``TaskSpec`` per task in ``
     x86 CPUs, on the same input tensor), beside our model call alone,
 and the load time of ``AutoModel*.from_pretrained(folder)`` against ``YOLO(pt)``.
 
+Threads: Ultralytics' predictor calls ``torch.set_num_threads(min(8, cpu_count - 1))`` for the whole process (1
+thread on a 2-core machine), while torch's default (what our library runs with) is one thread per physical core.
+Every contender is therefore timed twice: at the **same** thread count (torch's default, restored after
+Ultralytics changes it; this compares the implementations) and at **each library's own** setting (this is what a
+user of each library gets). (c) and our model call are compared at the same thread count.
+
 Tasks (``--tasks``, default all): detect (yolov8n, yolo11n, yolo26n), segment (yolo11n-seg), pose (yolo11n-pose),
 obb (yolo11n-obb), classify (yolo11n-cls), semantic (yolo26n-sem), depth (yolo26n-depth). ``--models`` overrides
 the model list (each yaml's task is read from its name suffix).
 
 Targets: (b)/(a) <= 1.0 at batch 1 and <= 0.9 at batch 8; our model call within 3% of (c); load ratio <= 1.0.
+The verdicts printed for (b)/(a) are for the same thread count.
 
 Run: ``python benchmarks/inference.py`` (``--help`` for options). Timings interleave the contenders and report
 medians, so drift on a shared machine hits both sides alike.
@@ -86,17 +93,28 @@ def _auto_class(task: str):
     return getattr(transformers, TASKS[task].auto_class)
 
 
-def _median_times(functions: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
-    """Median wall time (seconds) of each function, calls interleaved round-robin."""
-    for _ in range(warmup):
-        for function in functions.values():
-            function()
-    samples: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            samples[name].append(time.perf_counter() - start)
+def _median_times(
+    functions: dict[str, Callable[[], object]], repeats: int, warmup: int, threads: int | None = None
+) -> dict[str, float]:
+    """Median wall time (seconds) of each function, calls interleaved round-robin, at ``threads`` torch threads.
+
+    The thread count is set once for the whole measurement: switching it between calls makes oneDNN rebuild its
+    kernels and would time that instead.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        for _ in range(warmup):
+            for function in functions.values():
+                function()
+        samples: dict[str, list[float]] = {name: [] for name in functions}
+        for _ in range(repeats):
+            for name, function in functions.items():
+                start = time.perf_counter()
+                function()
+                samples[name].append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -159,7 +177,10 @@ def _inference_times(
             return post_process(processor, outputs, sizes)
 
     pixel_values = processor(images=rgb, return_tensors="pt")["pixel_values"]
-    ultralytics_end_to_end()  # sets up the predictor
+    default_threads = torch.get_num_threads()
+    ultralytics_end_to_end()  # sets up the predictor, which sets the process's thread count
+    ultralytics_threads = torch.get_num_threads()
+    torch.set_num_threads(default_threads)
     backend = yolo.predictor.model  # the fused network exactly as YOLO.predict runs it (channels-last on x86 CPUs)
 
     def raw_forward():
@@ -170,11 +191,11 @@ def _inference_times(
         with torch.inference_mode():
             return model(pixel_values=pixel_values)
 
-    return _median_times(
-        {"a": ultralytics_end_to_end, "b": ours_end_to_end, "c": raw_forward, "model": our_model_call},
-        repeats,
-        warmup,
+    times = _median_times(
+        {"a": ultralytics_end_to_end, "b": ours_end_to_end, "c": raw_forward, "model": our_model_call}, repeats, warmup
     )
+    own = _median_times({"a_own_threads": ultralytics_end_to_end}, repeats, warmup, threads=ultralytics_threads)
+    return times | own | {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
 
 
 def _verdict(ratio: float, target: float) -> str:
@@ -192,9 +213,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     models = args.models or [model for task in args.tasks for model in TASKS[task].models]
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
-    rows = ["| model | task | batch | (a) YOLO.predict ms/img | (b) ours ms/img | (b)/(a) | (c) raw forward ms | "
-            "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|---|"]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, CPU")
+    rows = ["| model | task | batch | (a) YOLO.predict ms/img | (b) ours ms/img | (b)/(a) same threads | "
+            "(a) at Ultralytics' threads ms/img | (b)/(a) each at its own | (c) raw forward ms | "
+            "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     load_rows = ["| model | task | YOLO(pt) ms | from_pretrained ms | ratio |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as workdir:
         for model_yaml in models:
@@ -202,13 +224,14 @@ def main() -> None:
             name, task = Path(model_yaml).stem, task_of(model_yaml)
             for batch in args.batches:
                 t = _inference_times(checkpoint, folder, task, batch, args.repeats, args.warmup)
-                ratio = t["b"] / t["a"]
+                ratio, own_ratio = t["b"] / t["a"], t["b"] / t["a_own_threads"]
                 target = TARGETS["end_to_end_b1" if batch == 1 else "end_to_end_b8"]
                 call_ratio = t["model"] / t["c"]
                 rows.append(
                     f"| {name} | {task} | {batch} | {1e3 * t['a'] / batch:.1f} | {1e3 * t['b'] / batch:.1f} | "
-                    f"{ratio:.2f} ({_verdict(ratio, target)}) | {1e3 * t['c']:.1f} | {1e3 * t['model']:.1f} | "
-                    f"{call_ratio:.3f} ({_verdict(call_ratio, TARGETS['model_call'])}) |"
+                    f"{ratio:.2f} ({_verdict(ratio, target)}) | {1e3 * t['a_own_threads'] / batch:.1f} "
+                    f"({t['ultralytics_threads']} of {t['threads']}) | {own_ratio:.2f} | {1e3 * t['c']:.1f} | "
+                    f"{1e3 * t['model']:.1f} | {call_ratio:.3f} ({_verdict(call_ratio, TARGETS['model_call'])}) |"
                 )
                 print(rows[-1], flush=True)
             loads = _load_times(checkpoint, folder, task, max(5, args.repeats // 2))

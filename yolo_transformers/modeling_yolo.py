@@ -42,6 +42,25 @@ def _predictor_uses_channels_last(device: torch.device) -> bool:
     )
 
 
+class _TwinCache:
+    """The cached inference twin and the parameter state it was built from.
+
+    Copying or pickling a model drops it: the copy rebuilds its own on its first inference, and a pickle does not
+    carry a second copy of every weight.
+    """
+
+    __slots__ = ("key", "network")
+
+    def __init__(self, key: tuple | None = None, network: nn.Module | None = None) -> None:
+        self.key, self.network = key, network
+
+    def __deepcopy__(self, memo: dict) -> _TwinCache:
+        return _TwinCache()
+
+    def __reduce__(self) -> tuple:
+        return (_TwinCache, ())
+
+
 @dataclass
 class YoloObjectDetectionOutput(ModelOutput):
     r"""Output of :class:`YoloForObjectDetection`.
@@ -217,7 +236,7 @@ class YoloPreTrainedModel(PreTrainedModel):
         key = (parameters[0].device, parameters[0].dtype, tuple(p._version for p in parameters),
                tuple(p.data_ptr() for p in parameters))
         cached = self.__dict__.get("_fused_twin")
-        if cached is None or cached[0] != key:
+        if cached is None or cached.key != key:
             twin = copy.deepcopy(self.model).eval().float()  # fuse in float32, then return to the model's dtype
             with contextlib.redirect_stdout(None):
                 twin.fuse(verbose=False)
@@ -230,9 +249,9 @@ class YoloPreTrainedModel(PreTrainedModel):
                 # in YOLO.predict, so even near-tied scores rank the same.
                 twin = twin.to(memory_format=torch.channels_last)
             configure_head(twin.model[-1], end_to_end=bool(self.config.end_to_end) if self.task else None)
-            object.__setattr__(self, "_fused_twin", (key, twin))  # a plain attribute: not a submodule, not saved
-            cached = (key, twin)
-        return cached[1]
+            cached = _TwinCache(key, twin)
+            object.__setattr__(self, "_fused_twin", cached)  # a plain attribute: not a submodule, not saved
+        return cached.network
 
     def _head_inputs(self, pixel_values: torch.Tensor, network: nn.Module | None = None) -> list[torch.Tensor]:
         """Run every layer but the head, as Ultralytics' ``_predict_once`` does.
@@ -266,6 +285,11 @@ class YoloPreTrainedModel(PreTrainedModel):
         """
         pixel_values = self._as_input(pixel_values)
         network = self._inference_network()
+        # The memory layout the network runs in (the processor's tensors are channels-last views): converting here
+        # once is cheaper than inside the first convolution, and keeps NCHW for training as Ultralytics does.
+        channels_last = network is not self.model and _predictor_uses_channels_last(pixel_values.device)
+        pixel_values = pixel_values.contiguous(memory_format=torch.channels_last if channels_last else
+                                               torch.contiguous_format)
         return network, pixel_values, self._head_inputs(pixel_values, network)
 
     def _finish(self, output: ModelOutput, features: list[torch.Tensor], output_hidden_states: bool | None,

@@ -112,7 +112,7 @@ def _reference_head_tensor(network: torch.nn.Module, pixel_values: torch.Tensor,
     if getattr(head, "one2one_cv2", None) is not None:
         head.end2end = end_to_end
     head.shape = None
-    decoded, raw = network(pixel_values)
+    decoded, raw = network(pixel_values.contiguous())  # NCHW, as Ultralytics' own preprocessing makes it
     if end_to_end:
         return head._inference(raw["one2one"])
     return decoded

@@ -109,7 +109,7 @@ def reference_head_outputs(network: torch.nn.Module, pixel_values: torch.Tensor,
         head.end2end = end_to_end
     if hasattr(head, "shape"):
         head.shape = None
-    out = network(pixel_values)
+    out = network(pixel_values.contiguous())  # NCHW, as Ultralytics' own preprocessing makes it
     if task == "classify":
         return [out[0]]  # (probabilities, logits)
     if task in ("semantic", "depth"):

@@ -1,0 +1,115 @@
+"""The inference fast paths: channels-last pixel values, logit-space candidate selection, the cached fused twin."""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from yolo_transformers import YoloConfig, YoloForObjectDetection, YoloImageProcessor
+from yolo_transformers._nms import logit_floor, non_max_suppression
+from yolo_transformers._rotated_nms import rotated_non_max_suppression
+
+
+@pytest.fixture(scope="module")
+def random_detector() -> YoloForObjectDetection:
+    from ultralytics.nn.tasks import DetectionModel
+
+    config = YoloConfig(architecture=DetectionModel("yolo11n.yaml", verbose=False).yaml, stride=[8.0, 16.0, 32.0],
+                        image_size=160)  # fmt: skip
+    torch.manual_seed(0)
+    return YoloForObjectDetection(config).eval()
+
+
+def _photo(height: int, width: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_pixel_values_equal_ultralytics_scaling_in_every_output_format():
+    processor = YoloImageProcessor(image_size=160)
+    images = [_photo(120, 90, 1), _photo(90, 160, 2)]
+    pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+    assert pixels.shape == (2, 3, 160, 160) and pixels.dtype == torch.float32
+    assert pixels.is_contiguous(memory_format=torch.channels_last)  # a view of one (B, H, W, 3) buffer
+    letterboxed = np.stack([processor(images=i, return_tensors="np", minimal_padding=False)["pixel_values"][0]
+                            for i in images])  # fmt: skip
+    ultralytics_way = torch.from_numpy(
+        np.stack([(processor(images=i, return_tensors="pt", minimal_padding=False)["pixel_values"][0] * 255)
+                  .round().byte().numpy() for i in images])  # fmt: skip
+    ).float() / 255
+    assert torch.equal(pixels, ultralytics_way)
+    as_numpy = processor(images=images, return_tensors="np")["pixel_values"]
+    assert as_numpy.flags.c_contiguous and np.array_equal(as_numpy, pixels.numpy()) and np.array_equal(
+        as_numpy, letterboxed)
+    as_lists = processor(images=images, return_tensors=None)["pixel_values"]
+    assert all(a.flags.c_contiguous for a in as_lists)
+
+
+def test_model_gives_identical_outputs_for_both_memory_layouts(random_detector):
+    pixels = YoloImageProcessor(image_size=160)(images=[_photo(150, 100, 3)] * 2)["pixel_values"]
+    with torch.inference_mode():
+        channels_last = random_detector(pixel_values=pixels)
+        standard = random_detector(pixel_values=pixels.contiguous())
+    assert torch.equal(channels_last.logits, standard.logits)
+    assert torch.equal(channels_last.pred_boxes, standard.pred_boxes)
+
+
+def test_training_forward_runs_the_network_in_nchw(random_detector):
+    model = copy.deepcopy(random_detector).train()
+    seen = []
+    hook = model.model.model[0].register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    try:
+        pixels = YoloImageProcessor(image_size=160)(images=[_photo(160, 160, 4)])["pixel_values"]
+        model(pixel_values=pixels)
+    finally:
+        hook.remove()
+    assert seen and seen[0].is_contiguous()
+
+
+def test_twin_is_rebuilt_when_weights_change_and_never_copied(random_detector):
+    model = copy.deepcopy(random_detector)
+    pixels = torch.rand(1, 3, 160, 160)
+    with torch.no_grad():
+        before = model(pixel_values=pixels).logits
+        assert pickle.loads(pickle.dumps(model)).__dict__["_fused_twin"].network is None  # a pickle has no twin
+        copied = copy.deepcopy(model)
+        assert copied.__dict__["_fused_twin"].network is None
+        assert torch.equal(copied(pixel_values=pixels).logits, before)
+        model.model.model[-1].cv3[0][-1].bias.add_(1.0)  # a changed weight must be seen by the next inference
+        after = model(pixel_values=pixels).logits
+        assert torch.equal(copied(pixel_values=pixels).logits, before)  # the copy has its own weights
+    assert not torch.equal(after, before)
+
+
+@pytest.mark.parametrize("conf", [0.0, 1e-3, 0.25, 0.5, 0.999, 1.0])
+def test_candidates_from_logits_equal_candidates_from_probabilities(conf):
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 500, 7, generator=generator) * 4
+    if 0 < conf < 1:  # put many logits right at the threshold, where sigmoid rounding decides
+        exact = math.log(conf) - math.log1p(-conf)
+        logits[:, ::3, 2] = exact + torch.randint(-50, 50, (3, 167), generator=generator).float() * 1e-7
+    xy = torch.rand(3, 500, 2, generator=generator) * 100
+    boxes = torch.cat((xy, xy + torch.rand(3, 500, 2, generator=generator) * 30), dim=-1)
+    from_probabilities = non_max_suppression(logits.sigmoid(), boxes, conf, 0.5)
+    from_logits = non_max_suppression(logits, boxes, conf, 0.5, logits=True)
+    for a, b in zip(from_probabilities, from_logits):
+        assert torch.equal(a.indices, b.indices) and torch.equal(a.labels, b.labels) and torch.equal(a.scores, b.scores)
+    rboxes = torch.cat((xy, torch.rand(3, 500, 2, generator=generator) * 30 + 1, torch.rand(3, 500, 1)), dim=-1)
+    rotated = rotated_non_max_suppression(logits.sigmoid(), rboxes, conf, 0.5)
+    rotated_from_logits = rotated_non_max_suppression(logits, rboxes, conf, 0.5, logits=True)
+    for a, b in zip(rotated, rotated_from_logits):
+        assert torch.equal(a.indices, b.indices) and torch.equal(a.scores, b.scores)
+
+
+def test_logit_floor_is_below_every_passing_logit():
+    for conf in (1e-6, 1e-3, 0.25, 0.5, 0.9, 0.999999):
+        floor = logit_floor(conf)
+        grid = torch.linspace(floor - 1, floor + 20, 200001)
+        passing = grid[grid.sigmoid() > conf]
+        assert passing.numel() == 0 or float(passing.min()) > floor
+    assert logit_floor(0.0) == -math.inf
