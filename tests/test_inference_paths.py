@@ -113,3 +113,21 @@ def test_logit_floor_is_below_every_passing_logit():
         passing = grid[grid.sigmoid() > conf]
         assert passing.numel() == 0 or float(passing.min()) > floor
     assert logit_floor(0.0) == -math.inf
+
+
+def test_classification_pixel_values_equal_ultralytics_transforms_channels_last():
+    from PIL import Image
+    from ultralytics.data.augment import classify_transforms
+
+    from yolo_transformers import YoloClassificationImageProcessor
+
+    images = [_photo(150, 100, 5), _photo(90, 200, 6)]
+    processor = YoloClassificationImageProcessor(image_size=96)
+    pixels = processor(images=images)["pixel_values"]
+    reference = torch.stack([classify_transforms(96)(Image.fromarray(image)) for image in images])
+    assert pixels.is_contiguous(memory_format=torch.channels_last) and torch.equal(pixels, reference)
+    normalized = YoloClassificationImageProcessor(image_size=96, image_mean=[0.5] * 3, image_std=[0.25] * 3)
+    expected = torch.stack([classify_transforms(96, mean=(0.5,) * 3, std=(0.25,) * 3)(Image.fromarray(image))
+                            for image in images])  # fmt: skip
+    assert torch.allclose(normalized(images=images)["pixel_values"], expected, atol=1e-6)
+    assert processor(images=images, return_tensors="np")["pixel_values"].flags.c_contiguous

@@ -23,6 +23,7 @@ from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.processing_utils import ImagesKwargs
 
 from ._letterbox import ChannelFormat, SingleImage, network_input_shape, to_rgb_array
+from ._pixel_values import scaled_pixel_values
 
 __all__ = ["YoloClassificationImageProcessor", "YoloClassificationImageProcessorKwargs"]
 
@@ -92,19 +93,24 @@ class YoloClassificationImageProcessor(BaseImageProcessor):
         """Same as :meth:`preprocess`."""
         return self.preprocess(images, *args, **kwargs)
 
-    def _transform(self, array: np.ndarray) -> torch.Tensor:
-        """One ``(H, W, 3)`` RGB uint8 array -> ``(3, h, w)`` float32, Ultralytics' classify transforms."""
+    def _resize_and_crop(self, array: np.ndarray) -> np.ndarray:
+        """One ``(H, W, 3)`` RGB uint8 array -> ``(h, w, 3)`` uint8: the resize and centre crop of Ultralytics'
+        classify transforms (torchvision on PIL, as there)."""
         import torchvision.transforms.functional as TF
         from torchvision.transforms import InterpolationMode
 
         height, width = self.input_shape()
         size = height if height == width else [height, width]  # square: shortest edge (keeps the aspect ratio)
         image = TF.resize(Image.fromarray(array), size, interpolation=InterpolationMode.BILINEAR)
-        image = TF.center_crop(image, [height, width])
-        pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).float().div_(255)
+        return np.asarray(TF.center_crop(image, [height, width]))
+
+    def _normalize(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """``(pixels - mean) / std`` per channel; skipped for Ultralytics' mean 0 and std 1, where it is exact."""
+        if self.image_mean == [0.0] * 3 and self.image_std == [1.0] * 3:
+            return pixel_values
         mean = torch.tensor(self.image_mean).view(3, 1, 1)
         std = torch.tensor(self.image_std).view(3, 1, 1)
-        return (pixels - mean) / std
+        return (pixel_values - mean) / std
 
     def preprocess(
         self,
@@ -133,13 +139,14 @@ class YoloClassificationImageProcessor(BaseImageProcessor):
             images = [images]
         if not images:
             raise ValueError("No images given to YoloClassificationImageProcessor")
-        pixel_values = torch.stack([self._transform(_as_uint8(to_rgb_array(i, input_data_format))) for i in images])
+        crops = [self._resize_and_crop(_as_uint8(to_rgb_array(i, input_data_format))) for i in images]
+        pixel_values = self._normalize(scaled_pixel_values(crops))  # a channels-last view, like the detectors'
         if return_tensors == "pt":
             return BatchFeature(data={"pixel_values": pixel_values}, tensor_type="pt")
         if return_tensors == "np":
-            return BatchFeature(data={"pixel_values": pixel_values.numpy()}, tensor_type="np")
+            return BatchFeature(data={"pixel_values": np.ascontiguousarray(pixel_values.numpy())}, tensor_type="np")
         if return_tensors is None:
-            return BatchFeature(data={"pixel_values": list(pixel_values.numpy())})
+            return BatchFeature(data={"pixel_values": list(np.ascontiguousarray(pixel_values.numpy()))})
         raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
 
     def post_process_image_classification(
