@@ -30,7 +30,8 @@ def test_map_equals_safetensors_load_file(converted_tiny_detector):
     assert len(set(pointers)) == len(pointers)  # one storage per tensor: save_pretrained sees no shared weights
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.bool])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.bool, torch.uint16,
+                                   torch.float8_e4m3fn])
 def test_map_reads_every_dtype(tmp_path, dtype):
     tensors = {"a": torch.arange(24).reshape(2, 3, 4).to(dtype), "scalar": torch.tensor(3).to(dtype),
                "empty": torch.zeros(0, 5, dtype=dtype)}  # fmt: skip
@@ -90,6 +91,39 @@ def test_map_refuses_size_mismatch_and_truncation(tmp_path):
         map_safetensors(path)
 
 
+def _write_header(path, header: dict, data: bytes) -> None:
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + data)
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        ({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+          "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, "'b' overlaps"),
+        ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [8, 4]}}, "non-negative integers"),
+        ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0.5, 8.5]}}, "non-negative integers"),
+        ({"w": {"dtype": "F32", "shape": [2**32, 2**32], "data_offsets": [0, 8]}}, "needs"),
+        ({"w": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, "dtype 'C64'.*not support"),
+        ({"w": {"shape": [1], "data_offsets": [0, 8]}}, "unreadable header entry"),
+    ],
+)  # fmt: skip
+def test_map_refuses_inconsistent_entries(tmp_path, header, message):
+    path = tmp_path / "model.safetensors"
+    _write_header(path, header, bytes(16))
+    with pytest.raises(WeightsError, match=message) as error:
+        map_safetensors(path)
+    assert str(path) in str(error.value)
+
+
+def test_map_refuses_deeply_nested_headers(tmp_path):
+    path = tmp_path / "model.safetensors"
+    nested = ("[" * 100000 + "]" * 100000).encode()
+    path.write_bytes(struct.pack("<Q", len(nested)) + nested)
+    with pytest.raises(WeightsError, match="unreadable header"):
+        map_safetensors(path)
+
+
 def test_clone_module_is_an_independent_deep_copy():
     from ultralytics.nn.modules.conv import Conv, DWConv
 
@@ -109,6 +143,21 @@ def test_clone_module_is_an_independent_deep_copy():
     clone[0].note["nested"].append(3)
     assert original[0].conv.weight.abs().sum() > 0 and original[0].note == {"nested": [1, 2]}
     assert clone[0].bn.running_mean.data_ptr() != original[0].bn.running_mean.data_ptr()
+
+
+def test_clone_module_keeps_ties_and_leaf_tensors_like_deepcopy():
+    tied = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 4))
+    tied[1].weight = tied[0].weight
+    tied.scale = torch.ones(3, requires_grad=True)  # a tensor attribute, not a parameter
+    clone = clone_module(tied)
+    assert clone[0].weight is clone[1].weight and clone[0].weight is not tied[0].weight
+    assert clone.scale.is_leaf and clone.scale.requires_grad and clone.scale is not tied.scale
+
+
+def test_fast_head_copies_nests_without_deadlock():
+    with fast_head_copies(), fast_head_copies():
+        assert ultralytics_head.copy is not copy
+    assert ultralytics_head.copy is copy
 
 
 def test_fast_head_copies_builds_the_same_end_to_end_head():
@@ -143,3 +192,4 @@ def test_loaded_model_is_in_eval_mode_with_its_stored_dtype(converted_tiny_detec
     assert {p.dtype for p in model.parameters()} == {torch.float32}
     half = YoloForObjectDetection.from_pretrained(converted_tiny_detector, dtype=torch.float16)
     assert {p.dtype for p in half.parameters()} == {torch.float16} and half.dtype == torch.float16
+    assert half.model.model[-1].stride.dtype == torch.float16  # cast like Ultralytics' model.half()

@@ -1,9 +1,8 @@
-"""The inference fast paths: channels-last pixel values, logit-space candidate selection, the cached fused twin."""
+"""The inference fast paths: channels-last pixel values and the cached fused twin."""
 
 from __future__ import annotations
 
 import copy
-import math
 import pickle
 
 import numpy as np
@@ -11,8 +10,6 @@ import pytest
 import torch
 
 from yolo_transformers import YoloConfig, YoloForObjectDetection, YoloImageProcessor
-from yolo_transformers._nms import logit_floor, non_max_suppression
-from yolo_transformers._rotated_nms import rotated_non_max_suppression
 
 
 @pytest.fixture(scope="module")
@@ -86,35 +83,6 @@ def test_twin_is_rebuilt_when_weights_change_and_never_copied(random_detector):
     assert not torch.equal(after, before)
 
 
-@pytest.mark.parametrize("conf", [0.0, 1e-3, 0.25, 0.5, 0.999, 1.0])
-def test_candidates_from_logits_equal_candidates_from_probabilities(conf):
-    generator = torch.Generator().manual_seed(0)
-    logits = torch.randn(3, 500, 7, generator=generator) * 4
-    if 0 < conf < 1:  # put many logits right at the threshold, where sigmoid rounding decides
-        exact = math.log(conf) - math.log1p(-conf)
-        logits[:, ::3, 2] = exact + torch.randint(-50, 50, (3, 167), generator=generator).float() * 1e-7
-    xy = torch.rand(3, 500, 2, generator=generator) * 100
-    boxes = torch.cat((xy, xy + torch.rand(3, 500, 2, generator=generator) * 30), dim=-1)
-    from_probabilities = non_max_suppression(logits.sigmoid(), boxes, conf, 0.5)
-    from_logits = non_max_suppression(logits, boxes, conf, 0.5, logits=True)
-    for a, b in zip(from_probabilities, from_logits):
-        assert torch.equal(a.indices, b.indices) and torch.equal(a.labels, b.labels) and torch.equal(a.scores, b.scores)
-    rboxes = torch.cat((xy, torch.rand(3, 500, 2, generator=generator) * 30 + 1, torch.rand(3, 500, 1)), dim=-1)
-    rotated = rotated_non_max_suppression(logits.sigmoid(), rboxes, conf, 0.5)
-    rotated_from_logits = rotated_non_max_suppression(logits, rboxes, conf, 0.5, logits=True)
-    for a, b in zip(rotated, rotated_from_logits):
-        assert torch.equal(a.indices, b.indices) and torch.equal(a.scores, b.scores)
-
-
-def test_logit_floor_is_below_every_passing_logit():
-    for conf in (1e-6, 1e-3, 0.25, 0.5, 0.9, 0.999999):
-        floor = logit_floor(conf)
-        grid = torch.linspace(floor - 1, floor + 20, 200001)
-        passing = grid[grid.sigmoid() > conf]
-        assert passing.numel() == 0 or float(passing.min()) > floor
-    assert logit_floor(0.0) == -math.inf
-
-
 def test_classification_pixel_values_equal_ultralytics_transforms_channels_last():
     from PIL import Image
     from ultralytics.data.augment import classify_transforms
@@ -131,3 +99,9 @@ def test_classification_pixel_values_equal_ultralytics_transforms_channels_last(
                             for image in images])  # fmt: skip
     assert torch.allclose(normalized(images=images)["pixel_values"], expected, atol=1e-6)
     assert processor(images=images, return_tensors="np")["pixel_values"].flags.c_contiguous
+
+
+def test_pixel_values_of_the_wrong_rank_get_a_clear_error(random_detector):
+    expected = r"\(batch_size, channels, height, width\).*image processor"
+    with torch.inference_mode(), pytest.raises(ValueError, match=expected):
+        random_detector(pixel_values=torch.rand(3, 160, 160))

@@ -23,7 +23,7 @@ __all__ = ["clone_module", "fast_head_copies"]
 
 _IMMUTABLE = (int, float, bool, str, bytes, type(None), torch.dtype, torch.device)
 _EMPTY_CONTAINERS = (dict, OrderedDict, set)
-_PATCH_LOCK = threading.Lock()
+_PATCH_LOCK = threading.RLock()  # re-entrant: a build inside a build must not deadlock
 
 
 def _is_immutable(value: Any) -> bool:
@@ -38,7 +38,8 @@ def clone_module(module: Any, memo: dict[int, Any] | None = None) -> Any:
         memo: ``deepcopy``'s memo dict (shared objects are copied once).
 
     Returns:
-        An independent copy: new modules, parameters and buffers with equal values, same ``requires_grad``.
+        An independent copy: new modules, parameters and buffers with equal values, same ``requires_grad``; a
+        module, parameter or buffer shared inside ``module`` is shared in the copy too, as with ``deepcopy``.
     """
     memo = {} if memo is None else memo
     if not isinstance(module, nn.Module):
@@ -49,22 +50,33 @@ def clone_module(module: Any, memo: dict[int, Any] | None = None) -> Any:
     memo[id(module)] = clone
     state = {}
     for key, value in module.__dict__.items():
-        if key == "_parameters":
-            value = {name: None if p is None else nn.Parameter(p.detach().clone(), requires_grad=p.requires_grad)
-                     for name, p in value.items()}  # fmt: skip
-        elif key == "_buffers":
-            value = {name: None if b is None else b.clone() for name, b in value.items()}
+        if key in ("_parameters", "_buffers"):
+            value = {name: _clone_tensor(tensor, memo) for name, tensor in value.items()}
         elif key == "_modules":
             value = {name: None if m is None else clone_module(m, memo) for name, m in value.items()}
         elif type(value) in _EMPTY_CONTAINERS and not value:  # hook dicts, _non_persistent_buffers_set
             value = type(value)()
-        elif isinstance(value, torch.Tensor):
-            value = value.clone()
-        elif not _is_immutable(value):
+        elif not _is_immutable(value):  # tensors, containers, anything else: as deepcopy would
             value = copy.deepcopy(value, memo)
         state[key] = value
     clone.__dict__.update(state)
     return clone
+
+
+def _clone_tensor(tensor: torch.Tensor | None, memo: dict[int, Any]) -> torch.Tensor | None:
+    """A plain parameter or buffer copied quickly (once per original); anything unusual goes to ``deepcopy``."""
+    if tensor is None:
+        return None
+    if id(tensor) in memo:
+        return memo[id(tensor)]
+    if type(tensor) is nn.Parameter:
+        copied = nn.Parameter(tensor.detach().clone(), requires_grad=tensor.requires_grad)
+    elif type(tensor) is torch.Tensor and not tensor.requires_grad:
+        copied = tensor.clone()
+    else:
+        return copy.deepcopy(tensor, memo)
+    memo[id(tensor)] = copied
+    return copied
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ predictor's confidence filter for NMS-free heads (YOLOv10, YOLO26 one-to-one bra
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
@@ -53,36 +52,19 @@ def check_thresholds(conf_threshold: float, iou_threshold: float | None = None) 
         raise ValueError(f"IoU threshold must be in [0, 1], got {iou_threshold}")
 
 
-def logit_floor(conf_threshold: float) -> float:
-    """A logit below which no float32 ``sigmoid`` can exceed ``conf_threshold`` (with room for its rounding)."""
-    probability = conf_threshold * (1 - 1e-4) - 1e-6
-    if probability <= 0.0:
-        return -math.inf
-    return math.log(probability) - math.log1p(-probability)
-
-
 def nms_candidates(
-    scores: torch.Tensor, conf_threshold: float, max_nms: int, logits: bool = False
+    scores: torch.Tensor, conf_threshold: float, max_nms: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """Ultralytics' NMS front end, shared by axis-aligned and rotated NMS.
 
     Args:
-        scores: ``(A, C)`` class probabilities of one image, or raw class logits when ``logits``.
+        scores: ``(A, C)`` class probabilities of one image.
         conf_threshold: Keep anchors whose best score is strictly greater than this.
         max_nms: Keep at most this many candidates (the highest scores).
-        logits: ``scores`` are logits: only anchors whose best logit could pass go through the sigmoid (a few
-            hundred of 8400 anchors x 80 classes), then the same probability test applies, so the result equals
-            ``nms_candidates(scores.sigmoid(), ...)`` exactly.
 
     Returns:
         ``(anchors, conf, labels)``, each ``(N,)``: anchor index, best score and its class; None when nothing passes.
     """
-    if logits:
-        rows = (scores.amax(1) > logit_floor(conf_threshold)).nonzero().view(-1)
-        if not rows.numel():
-            return None
-        selected = nms_candidates(scores[rows].sigmoid(), conf_threshold, max_nms)
-        return None if selected is None else (rows[selected[0]], selected[1], selected[2])
     anchors = (scores.amax(1) > conf_threshold).nonzero().view(-1)
     if not anchors.numel():
         return None
@@ -106,10 +88,9 @@ def _nms_one_image(
     agnostic: bool,
     max_nms: int,
     max_wh: int,
-    logits: bool,
 ) -> KeptDetections:
-    """NMS for one image; ``scores`` ``(A, C)`` probabilities (or logits), ``boxes`` ``(A, 4)`` xyxy pixels."""
-    candidates = nms_candidates(scores, conf_threshold, max_nms, logits)
+    """NMS for one image; ``scores`` ``(A, C)`` probabilities, ``boxes`` ``(A, 4)`` xyxy pixels."""
+    candidates = nms_candidates(scores, conf_threshold, max_nms)
     if candidates is None:
         return empty_detections(scores.device, scores.dtype)
     anchors, conf, labels = candidates
@@ -127,12 +108,11 @@ def non_max_suppression(
     agnostic: bool = False,
     max_nms: int = 30000,
     max_wh: int = 7680,
-    logits: bool = False,
 ) -> list[KeptDetections]:
     """Class-aware NMS over every anchor, best class per anchor (Ultralytics' default ``multi_label=False``).
 
     Args:
-        scores: ``(B, A, C)`` class probabilities (after sigmoid), or raw logits when ``logits``.
+        scores: ``(B, A, C)`` class probabilities (after sigmoid).
         boxes: ``(B, A, 4)`` boxes ``(x1, y1, x2, y2)`` in network-input pixels (the class offset ``max_wh``
             assumes pixel units).
         conf_threshold: Keep anchors whose best score is strictly greater than this.
@@ -141,10 +121,9 @@ def non_max_suppression(
         agnostic: Suppress across classes too.
         max_nms: Cap on candidates entering NMS (highest scores kept).
         max_wh: Per-class coordinate offset in pixels.
-        logits: ``scores`` are logits; only likely candidates go through the sigmoid (same result, less work).
 
     Returns:
-        One :class:`KeptDetections` per image, ordered by descending score (probabilities).
+        One :class:`KeptDetections` per image, ordered by descending score.
     """
     check_thresholds(conf_threshold, iou_threshold)
     if scores.ndim != 3 or boxes.shape[:2] != scores.shape[:2] or boxes.shape[-1] != 4:
@@ -152,7 +131,7 @@ def non_max_suppression(
             f"Expected scores (B, A, C) and boxes (B, A, 4), got {tuple(scores.shape)} and {tuple(boxes.shape)}"
         )
     return [
-        _nms_one_image(s, b, conf_threshold, iou_threshold, max_det, agnostic, max_nms, max_wh, logits)
+        _nms_one_image(s, b, conf_threshold, iou_threshold, max_det, agnostic, max_nms, max_wh)
         for s, b in zip(scores, boxes)
     ]
 

@@ -36,10 +36,9 @@ def _rotated_nms_one_image(
     agnostic: bool,
     max_nms: int,
     max_wh: int,
-    logits: bool,
 ) -> KeptDetections:
-    """Rotated NMS for one image; ``scores`` ``(A, C)`` probabilities (or logits), ``rboxes`` ``(A, 5)`` pixels."""
-    selected = nms_candidates(scores, conf_threshold, max_nms, logits)
+    """Rotated NMS for one image; ``scores`` ``(A, C)`` probabilities, ``rboxes`` ``(A, 5)`` xywhr pixels."""
+    selected = nms_candidates(scores, conf_threshold, max_nms)
     if selected is None:
         return empty_detections(scores.device, scores.dtype)
     anchors, conf, labels = selected
@@ -59,12 +58,11 @@ def rotated_non_max_suppression(
     agnostic: bool = False,
     max_nms: int = 30000,
     max_wh: int = 7680,
-    logits: bool = False,
 ) -> list[KeptDetections]:
     """Class-aware rotated NMS over every anchor, best class per anchor (Ultralytics' OBB predictor settings).
 
     Args:
-        scores: ``(B, A, C)`` class probabilities (after sigmoid), or raw logits when ``logits``.
+        scores: ``(B, A, C)`` class probabilities (after sigmoid).
         rboxes: ``(B, A, 5)`` rotated boxes ``(cx, cy, w, h, angle)`` in network-input pixels, angle in radians.
         conf_threshold: Keep anchors whose best score is strictly greater than this.
         iou_threshold: Drop boxes whose probabilistic IoU with a better box of the same class exceeds this.
@@ -72,7 +70,6 @@ def rotated_non_max_suppression(
         agnostic: Suppress across classes too.
         max_nms: Cap on candidates entering NMS (highest scores kept).
         max_wh: Per-class centre offset in pixels.
-        logits: ``scores`` are logits; only likely candidates go through the sigmoid (same result, less work).
 
     Returns:
         One :class:`~yolo_transformers._nms.KeptDetections` per image, ordered by descending score.
@@ -84,6 +81,6 @@ def rotated_non_max_suppression(
             f"{tuple(rboxes.shape)}"
         )
     return [
-        _rotated_nms_one_image(s, b, conf_threshold, iou_threshold, max_det, agnostic, max_nms, max_wh, logits)
+        _rotated_nms_one_image(s, b, conf_threshold, iou_threshold, max_det, agnostic, max_nms, max_wh)
         for s, b in zip(scores, rboxes)
     ]

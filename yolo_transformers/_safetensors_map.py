@@ -9,7 +9,9 @@ cache) when first touched, as with ``load_file``. Writing to a tensor never chan
 from __future__ import annotations
 
 import json
+import math
 import mmap
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,8 @@ __all__ = ["map_safetensors"]
 _DTYPES = {
     "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
     "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-    "U8": torch.uint8, "BOOL": torch.bool,
+    "U64": torch.uint64, "U32": torch.uint32, "U16": torch.uint16, "U8": torch.uint8, "BOOL": torch.bool,
+    "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2,
 }  # fmt: skip
 
 
@@ -37,9 +40,14 @@ def map_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
         Tensor name -> tensor (CPU, the stored dtype and shape). Each tensor has its own storage.
 
     Raises:
-        WeightsError: The header is unreadable, a dtype is unknown, or the file is shorter than the header says.
+        WeightsError: The header is unreadable, a dtype is unknown, a tensor's byte range does not fit its shape,
+            overlaps another or lies beyond the end of the file.
     """
     path = Path(path)
+    if sys.byteorder != "little":  # the format is little-endian: let safetensors byte-swap
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
     with open(path, "rb") as handle:
         size = handle.seek(0, 2)
         if size < 8:
@@ -53,29 +61,45 @@ def map_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
         if not isinstance(header, dict):
             raise ValueError(f"a JSON {type(header).__name__}, not an object")
         header.pop("__metadata__", None)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise WeightsError(f"{path} is truncated or corrupt (unreadable header: {error}).") from None
     data_start = 8 + header_len
-    tensors = {}
-    for name, entry in header.items():
-        try:
-            dtype = _DTYPES[entry["dtype"]]
-            begin, end = (int(offset) for offset in entry["data_offsets"])
-            shape = [int(dim) for dim in entry["shape"]]
-        except (KeyError, TypeError, ValueError) as error:
-            raise WeightsError(f"{path}: tensor {name!r} has an unreadable header entry ({error}).") from None
-        if end - begin != dtype.itemsize * int(np.prod(shape)):
-            raise WeightsError(
-                f"{path}: tensor {name!r} holds {end - begin} bytes, but {entry['dtype']} of shape {shape} needs "
-                f"{dtype.itemsize * int(np.prod(shape))}. Re-create it with `python -m yolo_transformers.convert`."
-            )
-        if data_start + end > size or begin < 0:
+    entries = sorted((_read_entry(path, name, entry) for name, entry in header.items()), key=lambda e: e[2])
+    tensors, previous_end = {}, 0
+    for name, dtype, begin, end, shape in entries:
+        if begin < previous_end:
+            raise WeightsError(f"{path} is corrupt: tensor {name!r} overlaps the tensor stored before it.")
+        if data_start + end > size:
             raise WeightsError(
                 f"{path} is truncated: tensor {name!r} needs bytes {begin}..{end} of the data but the file holds "
                 f"{size - data_start}. Re-download it, or re-create it with `python -m yolo_transformers.convert`."
             )
         tensors[name] = _view(mapped, data_start + begin, end - begin, dtype, shape)
+        previous_end = end
     return tensors
+
+
+def _read_entry(path: Path, name: str, entry: object) -> tuple[str, torch.dtype, int, int, list[int]]:
+    """``(name, dtype, begin, end, shape)`` of one header entry, each field checked."""
+    try:
+        dtype_name, offsets, shape = entry["dtype"], entry["data_offsets"], entry["shape"]
+    except (KeyError, TypeError) as error:
+        raise WeightsError(f"{path}: tensor {name!r} has an unreadable header entry ({error!r}).") from None
+    if dtype_name not in _DTYPES:
+        raise WeightsError(f"{path}: tensor {name!r} has dtype {dtype_name!r}, which this reader does not support "
+                           f"(supported: {', '.join(_DTYPES)}).")  # fmt: skip
+    integers = list(offsets) + list(shape) if isinstance(offsets, list) and isinstance(shape, list) else None
+    if not integers or len(offsets) != 2 or not all(type(v) is int and v >= 0 for v in integers):
+        raise WeightsError(f"{path}: tensor {name!r} needs two offsets and a shape of non-negative integers, got "
+                           f"data_offsets={offsets!r}, shape={shape!r}.")  # fmt: skip
+    dtype, (begin, end) = _DTYPES[dtype_name], offsets
+    needed = dtype.itemsize * math.prod(shape)
+    if end - begin != needed:
+        raise WeightsError(
+            f"{path}: tensor {name!r} holds {end - begin} bytes, but {dtype_name} of shape {shape} needs {needed}. "
+            "Re-create it with `python -m yolo_transformers.convert`."
+        )
+    return name, dtype, begin, end, shape
 
 
 def _view(mapped: mmap.mmap, offset: int, length: int, dtype: torch.dtype, shape: list[int]) -> torch.Tensor:

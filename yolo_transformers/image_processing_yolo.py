@@ -325,7 +325,7 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         originals = None if target_sizes is None else _as_size_list(target_sizes, batch, "target sizes")
         input_sizes = self._input_sizes(batch, originals, input_size)
         boxes = _cxcywh_to_xyxy_pixels(pred_boxes, input_sizes)
-        kept = self._select(logits, boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end, logits=True)
+        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
         results = []
         for i, det in enumerate(kept):
             det_boxes = boxes[i][det.indices]
@@ -367,20 +367,15 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         agnostic_nms: bool | None,
         end_to_end: bool | None,
         nms: Callable[..., list[KeptDetections]] = non_max_suppression,
-        logits: bool = False,
     ) -> list[KeptDetections]:
-        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k.
-
-        ``scores`` are ``(B, A, C)`` probabilities, or raw class logits when ``logits`` (NMS then applies the
-        sigmoid to likely candidates only; top-k ranks every probability, ties included, as Ultralytics does).
-        """
+        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k."""
         conf = self.conf_threshold if threshold is None else float(threshold)
         limit = self.max_det if max_det is None else int(max_det)
         agnostic = self.agnostic_nms if agnostic_nms is None else bool(agnostic_nms)
         if self.end_to_end if end_to_end is None else end_to_end:
-            return end_to_end_topk(scores.sigmoid() if logits else scores, conf, limit, agnostic)
+            return end_to_end_topk(scores, conf, limit, agnostic)
         iou = self.iou_threshold if iou_threshold is None else float(iou_threshold)
-        return nms(scores, boxes, conf, iou, limit, agnostic, logits=logits)
+        return nms(scores, boxes, conf, iou, limit, agnostic)
 
     def _input_sizes(
         self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None

@@ -202,6 +202,7 @@ def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config
         dtype: ``None``/``"auto"`` keeps the stored dtype; otherwise a torch dtype or its name.
         config: An already loaded config (Auto classes pass one); read from the folder when None.
     """
+    import torch
     from transformers import initialization as init
 
     from ._safetensors_map import map_safetensors
@@ -219,6 +220,8 @@ def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config
     config.name_or_path = str(folder)
     for module in modules.values():  # model.eval(), without its recursion
         module.training = False
+    if target != torch.float32:  # Ultralytics' own _apply also casts head tensors that are not parameters (stride)
+        model = model.to(target)
     return model
 
 

@@ -294,6 +294,11 @@ class YoloPreTrainedModel(PreTrainedModel):
             ``(network, pixel_values, features)``: the network run (the fused twin at inference), the input on the
             model's device and dtype, and the feature maps entering the head.
         """
+        if pixel_values.ndim != 4:
+            raise ValueError(
+                f"pixel_values must be (batch_size, channels, height, width), got shape {tuple(pixel_values.shape)}; "
+                "prepare images with the model's image processor."
+            )
         pixel_values = self._as_input(pixel_values)
         network = self._inference_network()
         # The memory layout the network runs in (the processor's tensors are channels-last views): converting here

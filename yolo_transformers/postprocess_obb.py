@@ -110,8 +110,9 @@ class OrientedDetectionPostProcessing:
         input_sizes = self._input_sizes(batch, originals, input_size)
         scale = pred_boxes.new_tensor([[w, h, w, h] for h, w in input_sizes])[:, None, :]
         rboxes = torch.cat((pred_boxes * scale, angles[..., None]), dim=-1)  # (B, A, 5) input pixels
-        kept = self._select_rotated(logits, rboxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end,
-                                    logits=True)
+        kept = self._select_rotated(
+            logits.sigmoid(), rboxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end
+        )
         results = []
         for i, det in enumerate(kept):
             det_rboxes = rboxes[i][det.indices]
@@ -132,8 +133,7 @@ class OrientedDetectionPostProcessing:
         max_det: int | None,
         agnostic_nms: bool | None,
         end_to_end: bool | None,
-        logits: bool = False,
     ) -> list[KeptDetections]:
-        """Resolve the processor's defaults and run rotated NMS or end-to-end top-k (``scores`` may be logits)."""
+        """Resolve the processor's defaults and run rotated NMS or end-to-end top-k."""
         return self._select(scores, rboxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end,
-                            nms=rotated_non_max_suppression, logits=logits)
+                            nms=rotated_non_max_suppression)

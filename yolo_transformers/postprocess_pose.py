@@ -60,7 +60,7 @@ class PosePostProcessing:
         originals = None if target_sizes is None else size_pairs(target_sizes, batch)
         input_sizes = self._input_sizes(batch, originals, input_size)
         boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
-        kept = self._select(logits, boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end, logits=True)
+        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
         results = []
         for i, det in enumerate(kept):
             height, width = input_sizes[i]
