@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["scaled_pixel_values"]
+__all__ = ["scaled_pixel_values", "as_return_type"]
 
 
 def scaled_pixel_values(images: Sequence[np.ndarray]) -> torch.Tensor:
@@ -26,3 +26,15 @@ def scaled_pixel_values(images: Sequence[np.ndarray]) -> torch.Tensor:
     for out, image in zip(batch, images):
         np.divide(image, np.float32(255), out=out, dtype=np.float32)
     return torch.from_numpy(batch).permute(0, 3, 1, 2)
+
+
+def as_return_type(tensor: torch.Tensor, return_tensors: str | None) -> torch.Tensor | np.ndarray | list[np.ndarray]:
+    """``tensor`` as a processor's ``return_tensors`` asks: ``"pt"`` as is (channels-last pixel values stay so),
+    ``"np"`` a C-contiguous array, None a list of C-contiguous arrays (one per batch item)."""
+    if return_tensors == "pt":
+        return tensor
+    if return_tensors == "np":
+        return np.ascontiguousarray(tensor.numpy())
+    if return_tensors is None:
+        return list(np.ascontiguousarray(tensor.numpy()))
+    raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")

@@ -19,7 +19,7 @@ import torch
 
 from .errors import WeightsError
 
-__all__ = ["map_safetensors"]
+__all__ = ["map_safetensors", "read_layout"]
 
 # safetensors dtype names -> torch dtypes (the format is little-endian).
 _DTYPES = {
@@ -40,33 +40,51 @@ def map_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
         Tensor name -> tensor (CPU, the stored dtype and shape). Each tensor has its own storage.
 
     Raises:
-        WeightsError: The header is unreadable, a dtype is unknown, a tensor's byte range does not fit its shape,
-            overlaps another or lies beyond the end of the file.
+        WeightsError: As :func:`read_layout`.
     """
     path = Path(path)
     if sys.byteorder != "little":  # the format is little-endian: let safetensors byte-swap
         from safetensors.torch import load_file
 
+        read_layout(path)
         return load_file(str(path))
+    entries, data_start = read_layout(path)
+    with open(path, "rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+    return {name: _view(mapped, data_start + begin, end - begin, dtype, shape)
+            for name, dtype, begin, end, shape in entries}  # fmt: skip
+
+
+def read_layout(path: Path) -> tuple[list[tuple[str, torch.dtype, int, int, list[int]]], int]:
+    """Read and check a safetensors header (the header only): where every tensor is and what it is.
+
+    Returns:
+        ``(entries, data_start)``: ``(name, dtype, begin, end, shape)`` per tensor, ordered by ``begin``, with
+        byte offsets relative to ``data_start``, the file offset where tensor data begins.
+
+    Raises:
+        WeightsError: The header is unreadable, a dtype is unknown, a tensor's byte range does not fit its shape,
+            overlaps another or lies beyond the end of the file.
+    """
     with open(path, "rb") as handle:
         size = handle.seek(0, 2)
         if size < 8:
             raise WeightsError(f"{path} is truncated or corrupt ({size} bytes; a safetensors file starts with 8).")
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
-    header_len = int.from_bytes(mapped[:8], "little")
-    try:
-        if not 0 < header_len <= size - 8:
-            raise ValueError(f"header length {header_len} in a {size}-byte file")
-        header = json.loads(mapped[8 : 8 + header_len])
-        if not isinstance(header, dict):
-            raise ValueError(f"a JSON {type(header).__name__}, not an object")
-        header.pop("__metadata__", None)
-    except (ValueError, RecursionError) as error:
-        raise WeightsError(f"{path} is truncated or corrupt (unreadable header: {error}).") from None
+        handle.seek(0)
+        header_len = int.from_bytes(handle.read(8), "little")
+        try:
+            if not 0 < header_len <= size - 8:
+                raise ValueError(f"header length {header_len} in a {size}-byte file")
+            header = json.loads(handle.read(header_len))
+            if not isinstance(header, dict):
+                raise ValueError(f"a JSON {type(header).__name__}, not an object")
+        except (ValueError, RecursionError) as error:
+            raise WeightsError(f"{path} is truncated or corrupt (unreadable header: {error}).") from None
+    header.pop("__metadata__", None)
     data_start = 8 + header_len
     entries = sorted((_read_entry(path, name, entry) for name, entry in header.items()), key=lambda e: e[2])
-    tensors, previous_end = {}, 0
-    for name, dtype, begin, end, shape in entries:
+    previous_end = 0
+    for name, _, begin, end, _ in entries:
         if begin < previous_end:
             raise WeightsError(f"{path} is corrupt: tensor {name!r} overlaps the tensor stored before it.")
         if data_start + end > size:
@@ -74,9 +92,8 @@ def map_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
                 f"{path} is truncated: tensor {name!r} needs bytes {begin}..{end} of the data but the file holds "
                 f"{size - data_start}. Re-download it, or re-create it with `python -m yolo_transformers.convert`."
             )
-        tensors[name] = _view(mapped, data_start + begin, end - begin, dtype, shape)
         previous_end = end
-    return tensors
+    return entries, data_start
 
 
 def _read_entry(path: Path, name: str, entry: object) -> tuple[str, torch.dtype, int, int, list[int]]:

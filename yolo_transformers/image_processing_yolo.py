@@ -34,7 +34,7 @@ from ._letterbox import (
 )
 from ._geometry import stretch_geometry
 from ._nms import KeptDetections, end_to_end_topk, non_max_suppression
-from ._pixel_values import scaled_pixel_values
+from ._pixel_values import as_return_type, scaled_pixel_values
 from .postprocess_obb import is_oriented_output, oriented_as_axis_aligned
 from .postprocess_tasks import TaskPostProcessingMixin
 
@@ -256,12 +256,7 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         data: dict[str, Any] = {"pixel_values": pixel_values}
         if return_letterbox:
             data.update(self._geometry_tensors(geometry))
-        if return_tensors == "np":
-            data = {k: np.ascontiguousarray(v.numpy()) for k, v in data.items()}
-        elif return_tensors is None:
-            data = {k: list(np.ascontiguousarray(v.numpy())) for k, v in data.items()}
-        elif return_tensors != "pt":
-            raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
+        data = {k: as_return_type(v, return_tensors) for k, v in data.items()}
         features = BatchFeature(data=data, tensor_type=return_tensors)
         if annotations is not None:
             from ._annotations import annotations_to_labels

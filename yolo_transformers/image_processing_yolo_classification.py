@@ -23,7 +23,7 @@ from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.processing_utils import ImagesKwargs
 
 from ._letterbox import ChannelFormat, SingleImage, network_input_shape, to_rgb_array
-from ._pixel_values import scaled_pixel_values
+from ._pixel_values import as_return_type, scaled_pixel_values
 
 __all__ = ["YoloClassificationImageProcessor", "YoloClassificationImageProcessorKwargs"]
 
@@ -141,13 +141,8 @@ class YoloClassificationImageProcessor(BaseImageProcessor):
             raise ValueError("No images given to YoloClassificationImageProcessor")
         crops = [self._resize_and_crop(_as_uint8(to_rgb_array(i, input_data_format))) for i in images]
         pixel_values = self._normalize(scaled_pixel_values(crops))  # a channels-last view, like the detectors'
-        if return_tensors == "pt":
-            return BatchFeature(data={"pixel_values": pixel_values}, tensor_type="pt")
-        if return_tensors == "np":
-            return BatchFeature(data={"pixel_values": np.ascontiguousarray(pixel_values.numpy())}, tensor_type="np")
-        if return_tensors is None:
-            return BatchFeature(data={"pixel_values": list(np.ascontiguousarray(pixel_values.numpy()))})
-        raise ValueError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
+        return BatchFeature(data={"pixel_values": as_return_type(pixel_values, return_tensors)},
+                            tensor_type=return_tensors)
 
     def post_process_image_classification(
         self, outputs: Any, top_k: int | None = None

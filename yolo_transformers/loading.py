@@ -23,35 +23,15 @@ logger = logging.getLogger(__name__)
 _WEIGHTS_NAME = "model.safetensors"
 
 
-def _damaged(path: Path, reason: str) -> WeightsError:
-    return WeightsError(
-        f"{path} is truncated or corrupt ({reason}). Re-download it, or re-create the folder with "
-        "`python -m yolo_transformers.convert best.pt --output DIR`."
-    )
-
-
 def _check_safetensors(path: Path) -> None:
     """Check a safetensors file's header and that the file holds every byte it describes (reads the header only).
 
     Raises:
-        WeightsError: The header is unreadable, or the file is shorter than the header says.
+        WeightsError: The header is unreadable or inconsistent, or the file is shorter than the header says.
     """
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        prefix = handle.read(8)
-        header_len = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
-        if header_len <= 0 or 8 + header_len > size:
-            raise _damaged(path, f"invalid header length in a {size}-byte file")
-        try:
-            header = json.loads(handle.read(header_len))
-            end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
-            raise _damaged(path, f"unreadable header: {error}") from None
-    if 8 + header_len + end > size:
-        raise WeightsError(
-            f"{path} is truncated: it holds {size} bytes but its header describes {8 + header_len + end}. "
-            "Re-download it, or re-create the folder with `python -m yolo_transformers.convert`."
-        )
+    from ._safetensors_map import read_layout
+
+    read_layout(path)
 
 
 def check_local_folder(folder: Path, model_class: type) -> None:
