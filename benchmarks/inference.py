@@ -120,7 +120,7 @@ def _median_times(
 
 def _images(batch: int) -> list[np.ndarray]:
     """Real photos (BGR, as Ultralytics reads them): bus.jpg for batch 1; bus and zidane alternating otherwise."""
-    from yolo_transformers.parity import default_verification_images, read_image_bgr
+    from yolo_transformers.convert.parity import default_verification_images, read_image_bgr
 
     photos = [read_image_bgr(p) for p in default_verification_images()]
     return [photos[i % len(photos)] for i in range(batch)]

@@ -27,7 +27,7 @@ annotations are CC BY 4.0 and the COCO images keep the terms of their Flickr aut
 Check the terms of the dataset you publish and pass the matching Hub license id.
 
 Large datasets: ``--num-proc`` converts with several processes; conversion streams to Arrow shards, so memory does
-not grow with the number of images (see ``yolo_transformers.data.convert``).
+not grow with the number of images (see ``yolo_transformers.data.from_yolo``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def local_data_yaml(template: Path, root: Path, workdir: Path, license: str | No
 
 def dry_run(data_yaml: Path, out: Path, repo_id: str, license: str | None, num_proc: int | None) -> None:
     """Write what would be published into ``out``: README.md, samples.png and the dataset (``save_to_disk``)."""
-    from yolo_transformers.data import generate_dataset_card, load_yolo_dataset
+    from yolo_transformers.cards import generate_dataset_card
+    from yolo_transformers.data import load_yolo_dataset
     from yolo_transformers.data.samples import SAMPLES_FILENAME, save_samples_grid
 
     dataset = load_yolo_dataset(data_yaml, num_proc=num_proc)
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             dry_run(data_yaml, args.dry_run, repo_id if "/" in repo_id else f"your-username/{repo_id}", args.license,
                     args.num_proc)
             return 0
-        from yolo_transformers.data import push_dataset
+        from yolo_transformers.hub import push_dataset
         from yolo_transformers.errors import YoloTransformersError
 
         try:

@@ -14,7 +14,7 @@ import yaml
 from huggingface_hub import ModelCard
 
 from yolo_transformers import YoloForObjectDetection
-from yolo_transformers.cards import (
+from yolo_transformers.cards.model_card import (
     PIPELINE_TAGS,
     TEMPLATE_NAME,
     TRAINING_CURVES_FILENAME,
@@ -123,7 +123,7 @@ def test_card_leaks_no_local_paths_or_tokens(tiny_model, monkeypatch, tmp_path):
 def test_training_curves_png(tiny_model, tmp_path):
     from PIL import Image
 
-    from yolo_transformers._training_curves import training_curves_figure
+    from yolo_transformers.cards.training_curves import training_curves_figure
 
     written = write_card_assets(tiny_model.config, tmp_path)
     assert written == [tmp_path / TRAINING_CURVES_FILENAME]

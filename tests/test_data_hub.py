@@ -12,15 +12,10 @@ from huggingface_hub import CommitOperationAdd, DatasetCard
 
 from tests.data_factory import CLASS_NAMES, make_coco_dataset, make_yolo_dataset
 from tests.test_data_roundtrip import _assert_labels_close, _images, _labels
-from yolo_transformers.data import (
-    from_coco,
-    generate_dataset_card,
-    load_yolo_dataset,
-    pull_dataset,
-    push_dataset,
-    read_metadata,
-)
-from yolo_transformers.data.card import dataset_stats, resolve_license
+from yolo_transformers.cards import generate_dataset_card
+from yolo_transformers.data import from_coco, load_yolo_dataset, read_metadata
+from yolo_transformers.hub import pull_dataset, push_dataset
+from yolo_transformers.cards.dataset_card import dataset_stats, resolve_license
 from yolo_transformers.errors import AuthenticationError, DatasetFormatError, HubError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from yolo_transformers.data import image_header
-from yolo_transformers.data.geometry import object_to_row, polygon_area, row_to_object
+from yolo_transformers.data.objects import object_to_row, polygon_area, row_to_object
 from yolo_transformers.data.labels import parse_label_text, task_from_field_counts
 from yolo_transformers.errors import DatasetFormatError
 

@@ -10,7 +10,7 @@ import pytest
 from tests.fixtures.tiny_detector import IMAGE_SIZE, shapes_dataset_dir
 from yolo_transformers import YoloForObjectDetection, evaluate
 from yolo_transformers.errors import DatasetFormatError
-from yolo_transformers.evaluation import record_metrics, ultralytics_metrics
+from yolo_transformers.training.evaluation import record_metrics, ultralytics_metrics
 
 # Settings used on both sides (the shapes images are 128x128 and so is imgsz, so the letterbox is the identity on
 # both sides and the network sees identical pixels):
@@ -83,7 +83,7 @@ def test_nothing_detected_gives_zeros(converted_tiny_detector, shapes_val, caplo
 
 
 def test_record_metrics_feeds_the_model_card(converted_tiny_detector, our_metrics):
-    from yolo_transformers.cards import card_metadata
+    from yolo_transformers.cards.model_card import card_metadata
 
     model = YoloForObjectDetection.from_pretrained(converted_tiny_detector)
     stored = record_metrics(model, our_metrics, dataset="alice/shapes", split="val")

@@ -28,8 +28,8 @@ from ultralytics.utils import nms as ul_nms
 from ultralytics.utils import ops as ul_ops
 from ultralytics.utils.checks import check_imgsz
 
-from yolo_transformers._letterbox import compute_letterbox, letterbox_image, network_input_shape
-from yolo_transformers._nms import end_to_end_topk, non_max_suppression
+from yolo_transformers.processing.letterbox import compute_letterbox, letterbox_image, network_input_shape
+from yolo_transformers.processing.nms import end_to_end_topk, non_max_suppression
 from yolo_transformers.image_processing_yolo import YoloImageProcessor
 
 POST_IMAGE_SIZE = 320  # network input used for the model-based post-processing tests (CPU time)
@@ -532,6 +532,6 @@ def test_scores_equal_to_the_threshold_are_dropped():
 
 def test_float_images_on_the_unit_scale_are_flagged(processor, caplog):
     image = np.random.default_rng(0).random((20, 30, 3), dtype=np.float32)
-    with caplog.at_level("WARNING", logger="yolo_transformers._letterbox"):
+    with caplog.at_level("WARNING", logger="yolo_transformers.processing.letterbox"):
         processor(image)
     assert "0-255" in caplog.text

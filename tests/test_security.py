@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from yolo_transformers import UnsafeCheckpointError, UnsafeConfigError, YoloConfig, YoloForObjectDetection
-from yolo_transformers.checkpoint import load_checkpoint
+from yolo_transformers.convert.checkpoint import load_checkpoint
 from yolo_transformers.convert import convert_checkpoint
 
 

@@ -19,7 +19,8 @@ from yolo_transformers import (
     YoloForSemanticSegmentation,
     YoloImageProcessor,
 )
-from yolo_transformers.convert import convert_checkpoint, main
+from yolo_transformers.cli.convert_cmd import main
+from yolo_transformers.convert import convert_checkpoint
 
 
 @pytest.mark.parametrize(

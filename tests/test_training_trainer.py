@@ -18,7 +18,7 @@ from huggingface_hub import ModelCard
 
 from tests.fixtures.tiny_detector import make_shapes_dataset
 from yolo_transformers import YoloForObjectDetection, YoloImageProcessor, evaluate
-from yolo_transformers.evaluation import record_metrics
+from yolo_transformers.training.evaluation import record_metrics
 from yolo_transformers.training import DetectionTransform, EndToEndLossSchedule, collate_fn
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from .errors import (
 )
 from .image_processing_yolo import YoloImageProcessor
 from .modeling_yolo import YoloForObjectDetection, YoloObjectDetectionOutput, YoloPreTrainedModel
-from .evaluation import evaluate
+from .training.evaluation import evaluate
 from .image_processing_yolo_classification import YoloClassificationImageProcessor
 from .modeling_yolo_classification import YoloForImageClassification, YoloImageClassifierOutput
 from .modeling_yolo_depth import YoloDepthEstimatorOutput, YoloForDepthEstimation
@@ -33,17 +33,17 @@ from .modeling_yolo_obb import YoloForOrientedObjectDetection, YoloOrientedObjec
 from .modeling_yolo_pose import YoloForPoseEstimation, YoloPoseEstimationOutput
 from .modeling_yolo_segmentation import YoloForInstanceSegmentation, YoloInstanceSegmentationOutput
 from .modeling_yolo_semantic import YoloForSemanticSegmentation, YoloSemanticSegmenterOutput
-from ._auto import register_auto_classes
+from .auto import register_auto_classes
 
 register_auto_classes()
 
 # Hub and dataset functions, importable from the top level without importing their modules at package import.
 _LAZY_ATTRIBUTES = {
     "upload_model": "hub", "download_model": "hub", "list_models": "hub",
-    "generate_model_card": "cards", "save_ultralytics_checkpoint": "export_ultralytics",
+    "generate_model_card": "cards", "save_ultralytics_checkpoint": "convert",
     "convert_checkpoint": "convert",
     "load_yolo_dataset": "data", "to_yolo_folder": "data", "from_coco": "data",
-    "push_dataset": "data", "pull_dataset": "data",
+    "push_dataset": "hub", "pull_dataset": "hub",
 }
 
 

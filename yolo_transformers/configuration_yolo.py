@@ -10,7 +10,7 @@ from typing import Any
 
 from transformers import PreTrainedConfig
 
-from .architecture import TASKS, validate_architecture
+from .network.architecture import TASKS, validate_architecture
 from .errors import ConfigError
 
 __all__ = ["YoloConfig"]

@@ -22,7 +22,7 @@ import torch
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.processing_utils import ImagesKwargs
 
-from ._letterbox import (
+from .processing.letterbox import (
     ChannelFormat,
     LetterboxGeometry,
     SingleImage,
@@ -32,11 +32,11 @@ from ._letterbox import (
     scale_boxes_to_original,
     to_rgb_array,
 )
-from ._geometry import stretch_geometry
-from ._nms import KeptDetections, end_to_end_topk, non_max_suppression
-from ._pixel_values import as_return_type, scaled_pixel_values
-from .postprocess_obb import is_oriented_output, oriented_as_axis_aligned
-from .postprocess_tasks import TaskPostProcessingMixin
+from .processing.geometry import stretch_geometry
+from .processing.nms import KeptDetections, end_to_end_topk, non_max_suppression
+from .processing.pixel_values import as_return_type, scaled_pixel_values
+from .processing.postprocess_obb import is_oriented_output, oriented_as_axis_aligned
+from .processing.task_postprocessing import TaskPostProcessingMixin
 
 __all__ = ["YoloImageProcessor", "YoloImageProcessorKwargs", "LetterboxGeometry", "KeptDetections"]
 
@@ -235,7 +235,7 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
                 models receive every key of the returned features.
             annotations: COCO-style targets for training, one ``{"image_id", "annotations": [{"bbox": [x, y, w,
                 h] (pixels), "category_id", ...}]}`` per image; adds ``labels`` (see
-                :func:`yolo_transformers._annotations.annotations_to_labels`). Images are then padded to the full
+                :func:`yolo_transformers.processing.annotations.annotations_to_labels`). Images are then padded to the full
                 ``image_size`` unless ``minimal_padding`` is given, so every training sample has one shape.
             **kwargs: Ignored, logged (accepted for compatibility with generic callers).
 
@@ -259,7 +259,7 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         data = {k: as_return_type(v, return_tensors) for k, v in data.items()}
         features = BatchFeature(data=data, tensor_type=return_tensors)
         if annotations is not None:
-            from ._annotations import annotations_to_labels
+            from .processing.annotations import annotations_to_labels
 
             features["labels"] = annotations_to_labels(annotations, geometry, return_tensors)
         return features

@@ -22,8 +22,8 @@ from PIL import Image
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.processing_utils import ImagesKwargs
 
-from ._letterbox import ChannelFormat, SingleImage, network_input_shape, to_rgb_array
-from ._pixel_values import as_return_type, scaled_pixel_values
+from .processing.letterbox import ChannelFormat, SingleImage, network_input_shape, to_rgb_array
+from .processing.pixel_values import as_return_type, scaled_pixel_values
 
 __all__ = ["YoloClassificationImageProcessor", "YoloClassificationImageProcessorKwargs"]
 

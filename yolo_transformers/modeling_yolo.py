@@ -17,8 +17,8 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from ._task_heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
-from .architecture import build_network, configure_head
+from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .network.architecture import build_network, configure_head
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
 
@@ -175,7 +175,7 @@ class YoloPreTrainedModel(PreTrainedModel):
             WeightsError: weights missing, truncated or not fitting the config.
             TaskMismatchError: the folder holds a model of another task.
         """
-        from .loading import load_strictly
+        from .network.loading import load_strictly
 
         return load_strictly(super().from_pretrained, cls, pretrained_model_name_or_path, *args, **kwargs)
 
@@ -374,7 +374,7 @@ class YoloForObjectDetection(YoloPreTrainedModel):
 
     def _compute_loss(self, features, labels, pixel_values):  # noqa: D401 - filled in by the training issue
         """Ultralytics' detection loss for transformers-format labels."""
-        from .loss import detection_loss
+        from .training.loss import detection_loss
 
         return detection_loss(self, features, labels, pixel_values)
 

@@ -79,7 +79,7 @@ class YoloForImageClassification(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .loss_tasks import classification_loss
+            from .training.loss_tasks import classification_loss
 
             loss, loss_dict = classification_loss(self, features, labels, pixel_values)
         head = network.model[-1]

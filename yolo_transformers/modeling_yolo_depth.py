@@ -85,7 +85,7 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .loss_tasks import depth_loss
+            from .training.loss_tasks import depth_loss
 
             loss, loss_dict = depth_loss(self, features, labels, pixel_values)
         head = network.model[-1]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from ._task_heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
-from .architecture import configure_head
+from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .network.architecture import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel, register_task_class
 
@@ -98,7 +98,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .loss_tasks import obb_loss
+            from .training.loss_tasks import obb_loss
 
             loss, loss_dict = obb_loss(self, features, labels, pixel_values)
         head = network.model[-1]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from ._task_heads import normalized_boxes, pixel_scale, run_anchor_head, ultralytics_box_rows
-from .architecture import configure_head
+from .network.heads import normalized_boxes, pixel_scale, run_anchor_head, ultralytics_box_rows
+from .network.architecture import configure_head
 from .configuration_yolo import YoloConfig
 from .errors import ConfigError
 from .modeling_yolo import YoloPreTrainedModel, register_task_class
@@ -113,7 +113,7 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .loss_tasks import pose_loss
+            from .training.loss_tasks import pose_loss
 
             loss, loss_dict = pose_loss(self, features, labels, pixel_values)
         head = network.model[-1]

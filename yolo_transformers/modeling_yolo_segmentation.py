@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from ._task_heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
-from .architecture import configure_head
+from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .network.architecture import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel, register_task_class
 
@@ -103,7 +103,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             labels: One dict per image with ``class_labels`` `(num_objects,)`, ``boxes`` `(num_objects, 4)`
                 normalized ``(cx, cy, w, h)`` and ``masks`` `(num_objects, height, width)` binary instance masks at the
                 input resolution (or at Ultralytics' `(height / 4, width / 4)` training-mask resolution). Given, the
-                output holds Ultralytics' own segmentation loss; see :mod:`yolo_transformers.loss_tasks`.
+                output holds Ultralytics' own segmentation loss; see :mod:`yolo_transformers.training.loss_tasks`.
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloInstanceSegmentationOutput` (default) instead of a tuple.
 
@@ -113,7 +113,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .loss_tasks import segmentation_loss
+            from .training.loss_tasks import segmentation_loss
 
             loss, loss_dict = segmentation_loss(self, features, labels, pixel_values)
         head = network.model[-1]

@@ -84,7 +84,7 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .loss_tasks import semantic_segmentation_loss
+            from .training.loss_tasks import semantic_segmentation_loss
 
             loss, loss_dict = semantic_segmentation_loss(self, features, labels, pixel_values)
         head = network.model[-1]

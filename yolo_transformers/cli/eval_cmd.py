@@ -56,7 +56,7 @@ def _load_data(data: str, split: str | None):
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the metrics. Returns the exit code."""
-    from ..evaluation import evaluate, evaluation_split
+    from ..training.evaluation import evaluate, evaluation_split
     from ..modeling_yolo import YoloForObjectDetection
 
     model = YoloForObjectDetection.from_pretrained(args.model, revision=args.revision)

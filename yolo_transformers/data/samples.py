@@ -7,8 +7,8 @@ class after another for classification), so re-pushing the same data gives the s
 
 Example::
 
-    from yolo_transformers.data import load_yolo_dataset
-    from yolo_transformers.data.samples import save_samples_grid
+    from . import load_yolo_dataset
+    from .samples import save_samples_grid
 
     save_samples_grid(load_yolo_dataset("coco8/data.yaml"), "samples.png")
 """

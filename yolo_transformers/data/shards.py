@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..errors import DatasetFormatError
 from .features import OBJECT_EXTRA_FIELD
-from .geometry import row_to_object
+from .objects import row_to_object
 from .image_header import read_image_header
 from .labels import count_label_rows, parse_label_text
 from .report import ConversionReport

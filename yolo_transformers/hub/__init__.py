@@ -14,28 +14,25 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
-from .auth import resolve_token
-from .download import download_model
-from .listing import LIBRARY_TAG, ModelListing, list_models
-from .upload import UploadResult, upload_model
+from ..lazy_exports import lazy_attributes
 
 __all__ = [
     "LIBRARY_TAG",
     "ModelListing",
     "UploadResult",
+    "DatasetPushResult",
     "download_model",
     "generate_model_card",
     "list_models",
     "resolve_token",
     "upload_model",
+    "push_dataset",
+    "pull_dataset",
 ]
 
-def __getattr__(name: str) -> Any:
-    """``generate_model_card`` lives in :mod:`yolo_transformers.cards`; imported on first use."""
-    if name == "generate_model_card":
-        from ..cards import generate_model_card
-
-        return generate_model_card
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {
+    "resolve_token": ".auth", "download_model": ".download", "LIBRARY_TAG": ".listing", "ModelListing": ".listing",
+    "list_models": ".listing", "UploadResult": ".upload", "upload_model": ".upload",
+    "DatasetPushResult": ".datasets", "push_dataset": ".datasets", "pull_dataset": ".datasets",
+    "generate_model_card": "..cards.model_card",
+})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuthenticationError
-from ._errors import hub_error, redact
+from .errors import hub_error, redact
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import HubError, YoloTransformersError
-from ._errors import hub_error
+from .errors import hub_error
 from .auth import resolve_token
 
 __all__ = ["download_model", "MODEL_FILES", "ultralytics_cache_dir"]
@@ -123,7 +123,7 @@ def _export_ultralytics(folder: Path, target: Path, *, reuse: bool) -> Path:
         logger.info("using cached %s", target)
         return target
     from ..configuration_yolo import YoloConfig
-    from ..export_ultralytics import save_ultralytics_checkpoint
+    from ..convert.to_ultralytics import save_ultralytics_checkpoint
     from ..modeling_yolo import model_class_for_task
 
     config = YoloConfig.from_pretrained(folder)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import YoloTransformersError
-from ._errors import hub_error
+from .errors import hub_error
 from .auth import resolve_token
 
 __all__ = ["LIBRARY_TAG", "ModelListing", "list_models"]

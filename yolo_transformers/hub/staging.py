@@ -65,7 +65,7 @@ class StagedModel:
         if self.user_card is not None:
             logger.info("using %s as the model card", self.user_card)
             return {_CARD: self.user_card}
-        from ..cards import generate_model_card, write_card_assets
+        from ..cards.model_card import generate_model_card, write_card_assets
 
         folder = self.staging / "card"
         folder.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def stage_model(
 
 
 def _stage_model_object(model: YoloPreTrainedModel, staging: Path) -> StagedModel:
-    from ..convert import processor_for_config
+    from ..convert.converter import processor_for_config
 
     folder = staging / "model"
     model.save_pretrained(folder)
@@ -121,7 +121,7 @@ def _stage_model_object(model: YoloPreTrainedModel, staging: Path) -> StagedMode
 
 
 def _stage_checkpoint(path: Path, staging: Path, verify_images: Sequence[str | Path] | None) -> StagedModel:
-    from ..convert import convert_checkpoint
+    from ..convert.converter import convert_checkpoint
 
     folder = staging / "model"
     result = convert_checkpoint(path, folder, verify_images=verify_images)  # logs the parity measurements
@@ -129,7 +129,7 @@ def _stage_checkpoint(path: Path, staging: Path, verify_images: Sequence[str | P
 
 
 def _stage_folder(folder: Path, staging: Path) -> StagedModel:
-    from ..convert import processor_for_config
+    from ..convert.converter import processor_for_config
 
     if not (folder / _CONFIG).is_file():
         from ..errors import ConfigError

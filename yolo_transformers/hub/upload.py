@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..errors import HubConflictError, HubError, YoloTransformersError
-from ._errors import hub_error
+from .errors import hub_error
 from .auth import ResolvedToken, check_write_access, require_token
 from .staging import ModelSource, StagedModel, default_commit_message, stage_model
 

@@ -1,0 +1,152 @@
+"""Fine-tune YOLO detectors with ``transformers.Trainer`` on ``datasets`` detection datasets.
+
+The pieces transformers' object-detection guide asks for, for YOLO:
+
+* :class:`DetectionTransform` turns rows of the Hub detection schema (``image``, ``image_id``,
+  ``objects: {bbox (COCO x, y, w, h pixels), category, area}``, as :func:`yolo_transformers.data.load_yolo_dataset`
+  writes them) into letterboxed ``pixel_values`` and ``labels``; use it with ``dataset.with_transform``;
+* :func:`collate_fn` stacks samples into a batch (every sample is padded to the same square ``image_size``);
+* :class:`EndToEndLossSchedule` moves the YOLOv10/YOLO26 loss weight from the one-to-many to the one-to-one
+  branch once per epoch, as Ultralytics' trainer does.
+
+Example::
+
+    from transformers import Trainer, TrainingArguments
+    from .. import YoloForObjectDetection, YoloImageProcessor
+    from ..data import load_yolo_dataset
+    from .transforms import DetectionTransform, collate_fn
+
+    model = YoloForObjectDetection.from_pretrained("my-detector")
+    processor = YoloImageProcessor.from_pretrained("my-detector")
+    data = load_yolo_dataset("shapes/data.yaml")
+    train = data["train"].with_transform(DetectionTransform(processor))
+    args = TrainingArguments("out", remove_unused_columns=False, learning_rate=1e-3, num_train_epochs=10)
+    Trainer(model=model, args=args, train_dataset=train, data_collator=collate_fn).train()
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from transformers import TrainerCallback
+
+from ..errors import DatasetFormatError
+
+__all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule"]
+
+logger = logging.getLogger(__name__)
+
+
+def coco_target(image_id: int, objects: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """One row's ``objects`` (Hub detection schema) as the COCO target ``YoloImageProcessor`` takes.
+
+    Args:
+        image_id: The row's ``image_id``.
+        objects: ``{"bbox": [[x_min, y_min, w, h], ...] (pixels), "category": [...], "area": [...]}``.
+
+    Returns:
+        ``{"image_id": image_id, "annotations": [{"bbox", "category_id", "area", "iscrowd"}, ...]}``.
+    """
+    boxes, categories = objects.get("bbox", []), objects.get("category", [])
+    if len(boxes) != len(categories):
+        raise DatasetFormatError(f"image {image_id}: {len(boxes)} boxes but {len(categories)} categories.")
+    areas = objects.get("area") or [float(w) * float(h) for _, _, w, h in boxes]
+    return {
+        "image_id": image_id,
+        "annotations": [
+            {"bbox": list(box), "category_id": int(category), "area": float(area), "iscrowd": 0}
+            for box, category, area in zip(boxes, categories, areas)
+        ],
+    }
+
+
+class DetectionTransform:
+    """Batch transform for ``Dataset.with_transform``: Hub detection rows -> ``pixel_values`` and ``labels``.
+
+    Args:
+        processor: The model's ``YoloImageProcessor``; every image is letterboxed to its full ``image_size``.
+        image_size: Training input size (square side or ``[height, width]``), default the processor's.
+
+    Example:
+        >>> train = dataset["train"].with_transform(DetectionTransform(processor, image_size=320))
+        >>> train[0]["pixel_values"].shape, train[0]["labels"]["boxes"].shape
+        (torch.Size([3, 320, 320]), torch.Size([3, 4]))
+    """
+
+    def __init__(self, processor: Any, image_size: int | Sequence[int] | None = None) -> None:
+        self.processor = processor
+        self.image_size = image_size
+
+    def __call__(self, examples: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+        """Transform a batch of rows (column -> list of values).
+
+        Returns:
+            ``{"pixel_values": (B, 3, H, W) float32, "labels": [dict, ...]}`` (see
+            :func:`yolo_transformers.processing.annotations.annotations_to_labels` for the label fields).
+        """
+        images = list(examples["image"])
+        ids = examples.get("image_id") or list(range(len(images)))
+        targets = [coco_target(i, objects) for i, objects in zip(ids, examples["objects"])]
+        features = self.processor(
+            images=images, annotations=targets, image_size=self.image_size, minimal_padding=False,
+            return_tensors="pt",
+        )  # fmt: skip
+        return {"pixel_values": features["pixel_values"], "labels": features["labels"]}
+
+
+def collate_fn(batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Stack processed samples into a model batch (the ``data_collator`` of ``Trainer``).
+
+    Args:
+        batch: Samples with ``pixel_values`` `(3, H, W)` (all the same shape) and ``labels`` (one dict each).
+
+    Returns:
+        ``{"pixel_values": (B, 3, H, W), "labels": [dict, ...]}``.
+
+    Raises:
+        DatasetFormatError: The samples have different input sizes (letterbox them to one fixed ``image_size``:
+            :class:`DetectionTransform` does).
+    """
+    shapes = {tuple(sample["pixel_values"].shape) for sample in batch}
+    if len(shapes) > 1:
+        raise DatasetFormatError(
+            f"samples of one batch must share one input size, got {sorted(shapes)}; letterbox every image to the "
+            "same image_size (DetectionTransform, or processor(..., minimal_padding=False))."
+        )
+    collated: dict[str, Any] = {"pixel_values": torch.stack([torch.as_tensor(s["pixel_values"]) for s in batch])}
+    if "labels" in batch[0]:
+        collated["labels"] = [sample["labels"] for sample in batch]
+    return collated
+
+
+class EndToEndLossSchedule(TrainerCallback):
+    """Ultralytics' per-epoch one-to-many -> one-to-one loss weighting for YOLOv10/YOLO26 heads (``E2ELoss``).
+
+    Ultralytics' trainer calls ``criterion.update()`` after each epoch, decaying the one-to-many weight from 0.8
+    to 0.1 over ``epochs``; this callback does the same with ``Trainer``'s epochs. Harmless for classic heads.
+    """
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        criterion = self._criterion(model)
+        if criterion is not None:
+            criterion.one2one.hyp.epochs = max(math.ceil(args.num_train_epochs), 1)
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        criterion = self._criterion(model)
+        if criterion is not None:
+            criterion.update()
+            logger.debug("end-to-end loss weights: one-to-many %.3f, one-to-one %.3f", criterion.o2m, criterion.o2o)
+
+    @staticmethod
+    def _criterion(model: Any) -> Any:
+        """The model's Ultralytics criterion if it has a schedule, else None."""
+        if model is None or not hasattr(model, "config"):
+            return None
+        from .loss import get_criterion
+
+        criterion = get_criterion(model)
+        return criterion if hasattr(criterion, "update") else None
