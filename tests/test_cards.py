@@ -15,7 +15,6 @@ from huggingface_hub import ModelCard
 
 from yolo_transformers import YoloForObjectDetection
 from yolo_transformers.cards.model_card import (
-    PIPELINE_TAGS,
     TEMPLATE_NAME,
     TRAINING_CURVES_FILENAME,
     card_metadata,
@@ -23,6 +22,9 @@ from yolo_transformers.cards.model_card import (
     write_card_assets,
 )
 from yolo_transformers.convert import convert_checkpoint
+from yolo_transformers.tasks import TASK_SPECS
+
+PIPELINE_TAGS = {name: spec.pipeline_tag for name, spec in TASK_SPECS.items()}
 from yolo_transformers.errors import HubError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -1,33 +1,119 @@
-"""Registration of the ``yolo`` model type with transformers' Auto classes."""
+"""Which class serves a task: Auto-class and pipeline registration, ``model_class_for_task``, ``processor_for_config``.
+
+Everything here is read from :data:`yolo_transformers.tasks.TASK_SPECS`. transformers maps one config class to one
+model class per Auto class, and every YOLO task shares ``YoloConfig``: where several YOLO classes fit one Auto class
+(``AutoModel``: all of them; ``AutoModelForObjectDetection``: detection and oriented boxes;
+``AutoModelForImageSegmentation``: instance and semantic segmentation), a tuple is registered and transformers picks
+the class named in ``config.architectures`` (written by ``save_pretrained`` and by the converter).
+
+``pipeline("object-detection")`` on an OBB model gets its axis-aligned envelopes (the pipeline's contract has no
+angle). Pose has no fitting Auto class (``AutoModelForKeypointDetection`` is SuperPoint-style interest points): use
+``YoloForPoseEstimation`` or ``AutoModel``. ``AutoImageProcessor`` resolves classification folders to
+:class:`YoloClassificationImageProcessor` (by the ``image_processor_type`` they record) and every other task to
+:class:`YoloImageProcessor`.
+"""
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForObjectDetection
-from transformers.models.auto.modeling_auto import MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES
+import transformers
 
+from .compat import register_pipeline_model_names
 from .configuration_yolo import YoloConfig
+from .errors import UnsupportedTaskError
 from .image_processing_yolo import YoloImageProcessor
-from .modeling_yolo import YoloForObjectDetection
+from .image_processing_yolo_classification import YoloClassificationImageProcessor
+from .modeling_yolo import YoloForObjectDetection, YoloPreTrainedModel
+from .modeling_yolo_classification import YoloForImageClassification
+from .modeling_yolo_depth import YoloForDepthEstimation
+from .modeling_yolo_obb import YoloForOrientedObjectDetection
+from .modeling_yolo_pose import YoloForPoseEstimation
+from .modeling_yolo_segmentation import YoloForInstanceSegmentation
+from .modeling_yolo_semantic import YoloForSemanticSegmentation
+from .tasks import TASK_SPECS, TASKS
 
-__all__ = ["register_auto_classes"]
+__all__ = ["register_auto_classes", "model_class_for_task", "processor_for_config", "ALL_MODEL_CLASSES"]
+
+_MODEL_CLASSES = {cls.__name__: cls for cls in (
+    YoloForObjectDetection, YoloForInstanceSegmentation, YoloForSemanticSegmentation, YoloForDepthEstimation,
+    YoloForPoseEstimation, YoloForOrientedObjectDetection, YoloForImageClassification)}
+_PROCESSOR_CLASSES = {cls.__name__: cls for cls in (YoloImageProcessor, YoloClassificationImageProcessor)}
+
+#: Every YOLO model class in task-table order; the first is ``AutoModel``'s default when ``config.architectures``
+#: names none of them.
+ALL_MODEL_CLASSES: tuple[type[YoloPreTrainedModel], ...] = tuple(
+    _MODEL_CLASSES[spec.model_class] for spec in TASK_SPECS.values())
+
+# The static name table each Auto class's pipeline checks models against. image-segmentation merges the instance and
+# semantic tables by model type, so the instance table lists what AutoModelForImageSegmentation loads.
+_PIPELINE_NAME_TABLES = {
+    "AutoModelForObjectDetection": "MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES",
+    "AutoModelForImageClassification": "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES",
+    "AutoModelForSemanticSegmentation": "MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING_NAMES",
+    "AutoModelForImageSegmentation": "MODEL_FOR_INSTANCE_SEGMENTATION_MAPPING_NAMES",
+    "AutoModelForDepthEstimation": "MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES",
+}
+# Ultralytics' predictor (AutoBackend) rounds a classifier's input size up to a multiple of at least 32.
+_CLASSIFY_SIZE_MULTIPLE = 32
+
+
+class _ClassificationProcessorKey(YoloConfig):
+    """Never instantiated: the key under which ``AutoImageProcessor`` learns ``YoloClassificationImageProcessor``.
+
+    ``AutoImageProcessor`` finds a registered processor class by the name in ``preprocessor_config.json`` but, for a
+    name registered under ``YoloConfig``, returns that mapping's backend entry (``YoloImageProcessor``); a separate
+    key makes the classification processor its own mapping.
+    """
+
+
+def _classes_by_auto_class() -> dict[str, tuple[type[YoloPreTrainedModel], ...]]:
+    """Auto class name -> the YOLO classes it loads, in task-table order."""
+    found: dict[str, list[type[YoloPreTrainedModel]]] = {}
+    for spec in TASK_SPECS.values():
+        for auto_class in spec.auto_classes:
+            found.setdefault(auto_class, []).append(_MODEL_CLASSES[spec.model_class])
+    return {name: tuple(classes) for name, classes in found.items()}
 
 
 def register_auto_classes() -> None:
-    """Make ``AutoConfig``, ``AutoModelForObjectDetection`` and ``AutoImageProcessor`` know ``model_type="yolo"``.
+    """Make transformers' Auto classes, ``AutoImageProcessor`` and pipelines know ``model_type="yolo"`` (idempotent)."""
+    transformers.AutoConfig.register(YoloConfig.model_type, YoloConfig, exist_ok=True)
+    for auto_name, classes in _classes_by_auto_class().items():
+        getattr(transformers, auto_name).register(YoloConfig, classes if len(classes) > 1 else classes[0],
+                                                  exist_ok=True)
+        if auto_name in _PIPELINE_NAME_TABLES:
+            register_pipeline_model_names(_PIPELINE_NAME_TABLES[auto_name], YoloConfig.model_type,
+                                          tuple(cls.__name__ for cls in classes))
+    for key, processor in ((YoloConfig, YoloImageProcessor), (_ClassificationProcessorKey,
+                                                             YoloClassificationImageProcessor)):
+        transformers.AutoImageProcessor.register(
+            key, image_processor_classes={"pil": processor, "torchvision": processor}, exist_ok=True)
 
-    Idempotent: safe to call more than once.
+
+def model_class_for_task(task: str) -> type[YoloPreTrainedModel]:
+    """The ``YoloFor...`` class serving an Ultralytics task.
+
+    Raises:
+        UnsupportedTaskError: ``task`` is not an Ultralytics task.
     """
-    AutoConfig.register(YoloConfig.model_type, YoloConfig, exist_ok=True)
-    AutoModelForObjectDetection.register(YoloConfig, YoloForObjectDetection, exist_ok=True)
-    AutoModel.register(YoloConfig, YoloForObjectDetection, exist_ok=True)
-    # The object-detection pipeline checks models against this static name table (it logs an error otherwise);
-    # "yolo" is absent from CONFIG_MAPPING_NAMES, so the lazy Auto mappings never try to import it from here.
-    MODEL_FOR_OBJECT_DETECTION_MAPPING_NAMES.setdefault(YoloConfig.model_type, YoloForObjectDetection.__name__)
-    AutoImageProcessor.register(
-        YoloConfig,
-        image_processor_classes={"pil": YoloImageProcessor, "torchvision": YoloImageProcessor},
-        exist_ok=True,
-    )
-    from .auto_tasks import register_task_auto_classes  # the other tasks' models, and AutoModel for all of them
+    if task not in TASK_SPECS:
+        raise UnsupportedTaskError(f"task {task!r} has no model class; supported: {', '.join(TASKS)}.")
+    return _MODEL_CLASSES[TASK_SPECS[task].model_class]
 
-    register_task_auto_classes()
+
+def processor_for_config(config: YoloConfig) -> YoloImageProcessor | YoloClassificationImageProcessor:
+    """The image processor matching a config's task, input size, stride and post-processing defaults."""
+    spec = TASK_SPECS[config.task]
+    processor_class = _PROCESSOR_CLASSES[spec.processor_class]
+    if spec.resize == "center_crop":
+        return processor_class(image_size=config.image_size,
+                               stride=max(config.max_stride, _CLASSIFY_SIZE_MULTIPLE))
+    return processor_class(
+        image_size=config.image_size,
+        stride=config.max_stride,
+        conf_threshold=config.conf_threshold,
+        iou_threshold=config.iou_threshold,
+        max_det=config.max_det,
+        end_to_end=config.end_to_end,
+        task=config.task,
+        scale_fill=spec.resize == "stretch",
+    )

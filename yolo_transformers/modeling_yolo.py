@@ -21,9 +21,9 @@ from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_ro
 from .network.architecture import build_network, configure_head
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
+from .training.loss import task_loss
 
-__all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetectionOutput", "model_class_for_task",
-           "register_task_class"]
+__all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetectionOutput"]
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +362,7 @@ class YoloForObjectDetection(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            loss, loss_dict = self._compute_loss(features, labels, pixel_values)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values)
         heads = run_anchor_head(network.model[-1], features)
         output = YoloObjectDetectionOutput(
             loss=loss,
@@ -371,12 +371,6 @@ class YoloForObjectDetection(YoloPreTrainedModel):
             pred_boxes=normalized_boxes(pixel_values, heads),
         )
         return self._finish(output, features, output_hidden_states, return_dict)
-
-    def _compute_loss(self, features, labels, pixel_values):  # noqa: D401 - filled in by the training issue
-        """Ultralytics' detection loss for transformers-format labels."""
-        from .training.loss import detection_loss
-
-        return detection_loss(self, features, labels, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics returns it (used to prove conversion parity).
@@ -388,26 +382,3 @@ class YoloForObjectDetection(YoloPreTrainedModel):
         outputs = self.forward(pixel_values)
         boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.model.model[-1].end2end))
         return torch.cat((boxes, outputs.logits.sigmoid()), dim=-1).transpose(1, 2)
-
-
-_MODEL_CLASS_FOR_TASK: dict[str, type[YoloPreTrainedModel]] = {"detect": YoloForObjectDetection}
-
-
-def register_task_class(task: str, model_class: type[YoloPreTrainedModel]) -> None:
-    """Register the model class that serves an Ultralytics task (used by the converter and the Hub loader)."""
-    _MODEL_CLASS_FOR_TASK[task] = model_class
-
-
-def model_class_for_task(task: str) -> type[YoloPreTrainedModel]:
-    """The ``YoloFor...`` class for an Ultralytics task name.
-
-    Raises:
-        UnsupportedTaskError: No class serves the task yet.
-    """
-    from .errors import UnsupportedTaskError
-
-    if task not in _MODEL_CLASS_FOR_TASK:
-        raise UnsupportedTaskError(
-            f"task {task!r} has no model class yet; supported: {', '.join(sorted(_MODEL_CLASS_FOR_TASK))}."
-        )
-    return _MODEL_CLASS_FOR_TASK[task]

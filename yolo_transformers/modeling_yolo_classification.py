@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .modeling_yolo import YoloPreTrainedModel, register_task_class
+from .modeling_yolo import YoloPreTrainedModel
+from .training.loss import task_loss
 
 __all__ = ["YoloForImageClassification", "YoloImageClassifierOutput"]
 
@@ -79,9 +80,7 @@ class YoloForImageClassification(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .training.loss_tasks import classification_loss
-
-            loss, loss_dict = classification_loss(self, features, labels, pixel_values)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         scores = head(features)  # eval: (softmax, logits); training: logits
         logits = scores[1] if isinstance(scores, tuple) else scores
@@ -95,6 +94,3 @@ class YoloForImageClassification(YoloPreTrainedModel):
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Ultralytics' inference output: class probabilities `(batch_size, num_labels)` (softmax of the logits)."""
         return self.forward(pixel_values, return_dict=True).logits.softmax(-1)
-
-
-register_task_class("classify", YoloForImageClassification)

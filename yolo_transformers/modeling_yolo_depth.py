@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .modeling_yolo import YoloPreTrainedModel, register_task_class
+from .modeling_yolo import YoloPreTrainedModel
+from .training.loss import task_loss
 
 __all__ = ["YoloForDepthEstimation", "YoloDepthEstimatorOutput"]
 
@@ -85,9 +86,7 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .training.loss_tasks import depth_loss
-
-            loss, loss_dict = depth_loss(self, features, labels, pixel_values)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         depth = head(features)
         if isinstance(depth, dict):  # training mode: uncalibrated exp(log-depth)
@@ -102,6 +101,3 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, 1, height / 4, width / 4)`."""
         return self.forward(pixel_values, return_dict=True).predicted_depth[:, None]
-
-
-register_task_class("depth", YoloForDepthEstimation)

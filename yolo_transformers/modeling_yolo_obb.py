@@ -16,7 +16,8 @@ from transformers.utils import ModelOutput
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .network.architecture import configure_head
 from .configuration_yolo import YoloConfig
-from .modeling_yolo import YoloPreTrainedModel, register_task_class
+from .modeling_yolo import YoloPreTrainedModel
+from .training.loss import task_loss
 
 __all__ = ["YoloForOrientedObjectDetection", "YoloOrientedObjectDetectionOutput"]
 
@@ -98,9 +99,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .training.loss_tasks import obb_loss
-
-            loss, loss_dict = obb_loss(self, features, labels, pixel_values)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         heads = run_anchor_head(head, features)
         output = YoloOrientedObjectDetectionOutput(
@@ -123,6 +122,3 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
         boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, False, rotated=True)
         rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.pred_angles[..., None]), dim=-1)
         return rows.transpose(1, 2)
-
-
-register_task_class("obb", YoloForOrientedObjectDetection)

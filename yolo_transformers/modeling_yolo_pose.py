@@ -20,7 +20,8 @@ from .network.heads import normalized_boxes, pixel_scale, run_anchor_head, ultra
 from .network.architecture import configure_head
 from .configuration_yolo import YoloConfig
 from .errors import ConfigError
-from .modeling_yolo import YoloPreTrainedModel, register_task_class
+from .modeling_yolo import YoloPreTrainedModel
+from .training.loss import task_loss
 
 __all__ = ["YoloForPoseEstimation", "YoloPoseEstimationOutput"]
 
@@ -113,9 +114,7 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .training.loss_tasks import pose_loss
-
-            loss, loss_dict = pose_loss(self, features, labels, pixel_values)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         heads = run_anchor_head(head, features)
         decoded = head.kpts_decode(heads.raw["kpts"])  # (B, K * D, A), x/y in input pixels
@@ -145,6 +144,3 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
         xy_scale = pixel_scale(pixel_values, keypoints)[:2]
         keypoints = torch.cat((keypoints[..., :2] * xy_scale, keypoints[..., 2:]), dim=-1).flatten(2)
         return torch.cat((boxes, outputs.logits.sigmoid(), keypoints), dim=-1).transpose(1, 2)
-
-
-register_task_class("pose", YoloForPoseEstimation)

@@ -17,7 +17,8 @@ from transformers.utils import ModelOutput
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .network.architecture import configure_head
 from .configuration_yolo import YoloConfig
-from .modeling_yolo import YoloPreTrainedModel, register_task_class
+from .modeling_yolo import YoloPreTrainedModel
+from .training.loss import task_loss
 
 __all__ = ["YoloForInstanceSegmentation", "YoloInstanceSegmentationOutput"]
 
@@ -103,7 +104,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             labels: One dict per image with ``class_labels`` `(num_objects,)`, ``boxes`` `(num_objects, 4)`
                 normalized ``(cx, cy, w, h)`` and ``masks`` `(num_objects, height, width)` binary instance masks at the
                 input resolution (or at Ultralytics' `(height / 4, width / 4)` training-mask resolution). Given, the
-                output holds Ultralytics' own segmentation loss; see :mod:`yolo_transformers.training.loss_tasks`.
+                output holds Ultralytics' own segmentation loss; see :mod:`yolo_transformers.training.loss`.
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloInstanceSegmentationOutput` (default) instead of a tuple.
 
@@ -113,9 +114,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .training.loss_tasks import segmentation_loss
-
-            loss, loss_dict = segmentation_loss(self, features, labels, pixel_values)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         heads = run_anchor_head(head, features)
         output = YoloInstanceSegmentationOutput(
@@ -140,6 +139,3 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.config.end_to_end))
         rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.mask_coefficients), dim=-1)
         return rows.transpose(1, 2), outputs.proto_masks
-
-
-register_task_class("segment", YoloForInstanceSegmentation)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .modeling_yolo import YoloPreTrainedModel, register_task_class
+from .modeling_yolo import YoloPreTrainedModel
+from .training.loss import task_loss
 
 __all__ = ["YoloForSemanticSegmentation", "YoloSemanticSegmenterOutput"]
 
@@ -84,9 +85,7 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
-            from .training.loss_tasks import semantic_segmentation_loss
-
-            loss, loss_dict = semantic_segmentation_loss(self, features, labels, pixel_values)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values)
         head = network.model[-1]
         logits = head(features)
         if isinstance(logits, tuple):  # training mode also returns the auxiliary P4 logits
@@ -101,6 +100,3 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, num_labels, h / 8, w / 8)`."""
         return self.forward(pixel_values, return_dict=True).logits
-
-
-register_task_class("semantic", YoloForSemanticSegmentation)

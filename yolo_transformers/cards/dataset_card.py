@@ -28,7 +28,8 @@ import datasets
 import numpy as np
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from .model_card import PIPELINE_TAGS, _check_repo_id, _markdown_cell
+from .model_card import _check_repo_id, _markdown_cell
+from ..tasks import TASK_SPECS
 from ..data.metadata import YoloMetadata, read_metadata
 from ..data.report import ConversionReport
 from ..data.samples import SAMPLES_FILENAME
@@ -73,15 +74,6 @@ HUB_LICENSES = frozenset(
 )
 _LICENSE_ALIASES = {"cc0": "cc0-1.0", "public-domain": "pddl", "gplv3": "gpl-3.0", "agplv3": "agpl-3.0"}
 
-#: Hub ``task_ids`` per YOLO task (``task_categories`` come from :data:`~yolo_transformers.cards.model_card.PIPELINE_TAGS`).
-_TASK_IDS = {"segment": ["instance-segmentation"], "classify": ["multi-class-image-classification"]}
-_TASK_NAMES = {
-    "detect": "object detection",
-    "segment": "instance segmentation",
-    "pose": "pose estimation (keypoints)",
-    "obb": "oriented bounding box detection",
-    "classify": "image classification",
-}
 _SOURCE_NAMES = {"yolo": "YOLO folder (Ultralytics layout)", "coco": "COCO JSON file"}
 _SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                     (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
@@ -188,8 +180,8 @@ def _card_data(meta: YoloMetadata, stats: DatasetStats, license_id: str, license
     tags = ["yolo", "ultralytics", _LIBRARY_TAG, meta.task, "image"]
     return DatasetCardData(
         license=license_id,
-        task_categories=[PIPELINE_TAGS.get(meta.task, "object-detection")],
-        task_ids=_TASK_IDS.get(meta.task),
+        task_categories=[TASK_SPECS[meta.task].pipeline_tag],
+        task_ids=list(TASK_SPECS[meta.task].dataset_task_ids) or None,
         size_categories=[_size_category(stats.total_images)],
         pretty_name=pretty_name,
         tags=tags,
@@ -282,8 +274,8 @@ def _context(meta: YoloMetadata, stats: DatasetStats, *, repo_id: str, title: st
         "local_dir": repo_id.split("/")[-1],
         "revision": revision if revision and revision != "main" else None,
         "task": meta.task,
-        "task_name": _TASK_NAMES.get(meta.task, meta.task),
-        "article": "an" if _TASK_NAMES.get(meta.task, meta.task)[0] in "aeiou" else "a",
+        "task_name": TASK_SPECS[meta.task].dataset_task,
+        "article": "an" if TASK_SPECS[meta.task].dataset_task[0] in "aeiou" else "a",
         "task_category": card_data.task_categories[0],
         "source_format": _SOURCE_NAMES.get(meta.source_format, meta.source_format),
         "splits": [(s, stats.images[s], stats.backgrounds.get(s, 0), stats.split_instances(s)) for s in splits],

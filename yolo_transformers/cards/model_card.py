@@ -26,8 +26,9 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .training_curves import has_training_curves, save_training_curves
 from ..errors import HubError
+from ..tasks import TASK_SPECS
 
-__all__ = ["generate_model_card", "write_card_assets", "card_metadata", "PIPELINE_TAGS", "TRAINING_CURVES_FILENAME",
+__all__ = ["generate_model_card", "write_card_assets", "card_metadata", "TRAINING_CURVES_FILENAME",
            "TEMPLATE_NAME"]
 
 logger = logging.getLogger(__name__)
@@ -38,25 +39,6 @@ TRAINING_CURVES_FILENAME = "training_curves.png"
 TEMPLATE_NAME = "model_card.md.jinja"
 _TEMPLATE_PACKAGE = "yolo_transformers.model_cards"
 
-#: Hub ``pipeline_tag`` of each Ultralytics task.
-PIPELINE_TAGS = {
-    "detect": "object-detection",
-    "segment": "image-segmentation",
-    "semantic": "image-segmentation",
-    "depth": "depth-estimation",
-    "classify": "image-classification",
-    "pose": "keypoint-detection",
-    "obb": "object-detection",
-}
-_TASK_DESCRIPTIONS = {
-    "detect": "object detector",
-    "segment": "instance segmentation model",
-    "semantic": "semantic segmentation model",
-    "depth": "depth estimation model",
-    "classify": "image classifier",
-    "pose": "pose estimation (keypoint) model",
-    "obb": "oriented bounding box detector",
-}
 _PIPELINE_VARIABLES = {
     "object-detection": "detector",
     "image-segmentation": "segmenter",
@@ -252,7 +234,7 @@ def card_metadata(
     """
     base_models = [_check_repo_id(b, "base_model") for b in _as_list(base_model)]
     dataset_ids = [_check_repo_id(d, "datasets") for d in _as_list(datasets)]
-    pipeline_tag = PIPELINE_TAGS.get(config.task, "object-detection")
+    pipeline_tag = TASK_SPECS[config.task].pipeline_tag
     tags = ["yolo", "ultralytics", config.family, config.task, _LIBRARY_TAG, pipeline_tag]
     eval_results = _eval_results(config, pipeline_tag, dataset_ids)
     return ModelCardData(
@@ -291,16 +273,9 @@ def _provenance(config: Any) -> list[tuple[str, str]]:
 
 
 def _model_import(task: str) -> tuple[str, str]:
-    """``(class name, import line)`` of the model class serving ``task`` (AutoModel when none is registered yet)."""
-    import yolo_transformers
-    from ..errors import UnsupportedTaskError
-    from ..modeling_yolo import model_class_for_task
-
-    try:
-        name = model_class_for_task(task).__name__
-    except UnsupportedTaskError:
-        name = None
-    if name and hasattr(yolo_transformers, name):
+    """``(class name, import line)`` of the model class serving ``task`` (AutoModel for a task not in the table)."""
+    if task in TASK_SPECS:
+        name = TASK_SPECS[task].model_class
         return name, f"from yolo_transformers import {name}"
     return "AutoModel", "from transformers import AutoModel\nimport yolo_transformers  # noqa: F401"
 
@@ -315,7 +290,7 @@ def _pulled_checkpoint_name(repo_id: str) -> str:
 def _summary(config: Any, title: str, family: str | None) -> str:
     names = [config.id2label[i] for i in sorted(config.id2label)]
     shown = ", ".join(_markdown_cell(n) for n in names[:8]) + (", …" if len(names) > 8 else "")
-    what = f"{family + ' ' if family else 'YOLO '}{_TASK_DESCRIPTIONS.get(config.task, config.task + ' model')}"
+    what = f"{family or 'YOLO'} {TASK_SPECS[config.task].description}"
     return (
         f"**{_markdown_cell(title)}** is an {what} for {len(names)} class{'es' if len(names) != 1 else ''} "
         f"({shown}) at {_image_size_text(config)} px input, built with [Ultralytics](https://docs.ultralytics.com) "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -19,9 +19,9 @@ from .checkpoint import UltralyticsCheckpoint, load_checkpoint
 from ..configuration_yolo import YoloConfig
 from ..errors import WeightsError, YoloTransformersError
 from .parity import ParityReport, verify_conversion
-from .task_fields import classification_processor, task_config_fields, task_processor_kwargs
+from ..auto import model_class_for_task, processor_for_config
 
-__all__ = ["convert_checkpoint", "config_from_checkpoint", "processor_for_config", "ConversionResult", "DTYPES"]
+__all__ = ["convert_checkpoint", "config_from_checkpoint", "ConversionResult", "DTYPES"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,26 @@ def _default_end_to_end() -> bool:
     return get_cfg().nms is False
 
 
+def _keypoint_names(network: Any, num_classes: int) -> list[list[str]] | None:
+    """``network.kpt_names`` (``{class_id: [names]}``, set by Ultralytics' pose trainer) as one list per class."""
+    names = getattr(network, "kpt_names", None)
+    if not isinstance(names, dict) or not names:
+        return None
+    return [[str(n) for n in names.get(i, names.get(str(i), []))] for i in range(num_classes)]
+
+
+def _pose_fields(checkpoint: UltralyticsCheckpoint) -> dict[str, Any]:
+    """Pose configs carry ``kpt_shape`` (mirrors ``architecture["kpt_shape"]``) and, when the training data named the
+    keypoints, ``keypoint_names`` (one list of names per class, indexed by class id)."""
+    if checkpoint.task != "pose":
+        return {}
+    fields: dict[str, Any] = {"kpt_shape": [int(v) for v in checkpoint.architecture["kpt_shape"]]}
+    names = _keypoint_names(checkpoint.network, int(checkpoint.architecture.get("nc", len(checkpoint.names))))
+    if names is not None:
+        fields["keypoint_names"] = names
+    return fields
+
+
 def config_from_checkpoint(checkpoint: UltralyticsCheckpoint, *, end_to_end: bool | None = None) -> YoloConfig:
     """Build the :class:`YoloConfig` for a loaded checkpoint (architecture verbatim, labels, provenance)."""
     architecture = dict(checkpoint.architecture)
@@ -90,24 +110,8 @@ def config_from_checkpoint(checkpoint: UltralyticsCheckpoint, *, end_to_end: boo
         train_results=checkpoint.train_results or None,
         source_sha256=checkpoint.sha256,
         source_file=checkpoint.path.name,
-        **task_config_fields(checkpoint),
-    )
-
-
-def processor_for_config(config: YoloConfig):
-    """The image processor matching a config's task, input size, stride and post-processing defaults."""
-    from ..image_processing_yolo import YoloImageProcessor
-
-    if config.task == "classify":
-        return classification_processor(config)
-    return YoloImageProcessor(
-        image_size=config.image_size,
-        stride=config.max_stride,
-        conf_threshold=config.conf_threshold,
-        iou_threshold=config.iou_threshold,
-        max_det=config.max_det,
-        end_to_end=config.end_to_end,
-        **task_processor_kwargs(config),
+        architectures=[model_class_for_task(checkpoint.task).__name__],
+        **_pose_fields(checkpoint),
     )
 
 
@@ -157,8 +161,6 @@ def convert_checkpoint(
     Returns:
         A :class:`ConversionResult`.
     """
-    from ..modeling_yolo import model_class_for_task
-
     target_dtype = DTYPES[dtype] if isinstance(dtype, str) else dtype
     if output_dir is not None:
         output_dir = Path(output_dir)

@@ -180,7 +180,7 @@ def _check_filename(path: Path) -> None:
 def _load_model(folder: Path) -> torch.nn.Module:
     """Load a converted folder with the model class of its task."""
     from ..configuration_yolo import YoloConfig
-    from ..modeling_yolo import model_class_for_task
+    from ..auto import model_class_for_task
 
     config = YoloConfig.from_pretrained(folder)
     return model_class_for_task(config.task).from_pretrained(folder)

@@ -124,7 +124,7 @@ def _export_ultralytics(folder: Path, target: Path, *, reuse: bool) -> Path:
         return target
     from ..configuration_yolo import YoloConfig
     from ..convert.to_ultralytics import save_ultralytics_checkpoint
-    from ..modeling_yolo import model_class_for_task
+    from ..auto import model_class_for_task
 
     config = YoloConfig.from_pretrained(folder)
     model = model_class_for_task(config.task).from_pretrained(folder).eval()

@@ -112,7 +112,7 @@ def stage_model(
 
 
 def _stage_model_object(model: YoloPreTrainedModel, staging: Path) -> StagedModel:
-    from ..convert.converter import processor_for_config
+    from ..auto import processor_for_config
 
     folder = staging / "model"
     model.save_pretrained(folder)
@@ -129,7 +129,7 @@ def _stage_checkpoint(path: Path, staging: Path, verify_images: Sequence[str | P
 
 
 def _stage_folder(folder: Path, staging: Path) -> StagedModel:
-    from ..convert.converter import processor_for_config
+    from ..auto import processor_for_config
 
     if not (folder / _CONFIG).is_file():
         from ..errors import ConfigError

@@ -1,6 +1,6 @@
 """Oriented-box post-processing of :class:`YoloImageProcessor` (mixin).
 
-Rotated NMS (Fast-NMS over probabilistic IoU, see :mod:`yolo_transformers.processing.rotated_nms`) for classic heads, top-k
+Rotated NMS (Fast-NMS over probabilistic IoU, see :mod:`yolo_transformers.processing.nms`) for classic heads, top-k
 for end-to-end heads; rotated boxes are un-letterboxed like Ultralytics' ``scale_boxes(xywh=True)`` (centre shifted,
 centre and size divided by the per-axis gains, angle unchanged, no clipping), and their corners are computed in
 Ultralytics' ``xyxyxyxy`` order.
@@ -15,8 +15,7 @@ from typing import Any
 import torch
 
 from .geometry import content_window, output_field, size_pairs
-from .nms import KeptDetections
-from .rotated_nms import rotated_non_max_suppression
+from .nms import KeptDetections, rotated_non_max_suppression
 from .task_method import task_method
 
 __all__ = ["OrientedDetectionPostProcessing", "rotated_box_corners", "is_oriented_output", "oriented_as_axis_aligned"]

@@ -164,7 +164,7 @@ def evaluate(
     Raises:
         DatasetFormatError: No usable split, or rows without the detection schema.
     """
-    from ..convert.converter import processor_for_config
+    from ..auto import processor_for_config
 
     dataset = evaluation_split(dataset, split).with_format(None)
     if "objects" not in dataset.column_names or "image" not in dataset.column_names:

@@ -14,45 +14,44 @@ loss items: the gain-weighted components *per image* (what Ultralytics logs as `
 ``loss`` mixes both branches with Ultralytics' schedule and ``loss_dict`` reports the one-to-one branch, as
 Ultralytics does.
 
-**Plugging in another task.** A task model converts its labels with :func:`detection_batch` plus its own keys
-(``masks``, ``keypoints``, rotated ``bboxes``, ...) and calls :func:`ultralytics_loss`; the network's own
-``init_criterion()`` picks the matching Ultralytics criterion::
-
-    def _compute_loss(self, features, labels, pixel_values):
-        batch = detection_batch(labels, pixel_values.device, extra_keys={"keypoints": "keypoints"})
-        return ultralytics_loss(self, features, batch)
+Every task goes through :func:`task_loss`: its labels become Ultralytics' batch (:mod:`.targets`) and the network's
+own ``init_criterion()`` picks the criterion (``v8DetectionLoss``, ``v8SegmentationLoss``/``SegmentLoss26``,
+``v8PoseLoss``/``PoseLoss26``, ``v8OBBLoss``, ``E2ELoss`` around them for YOLO26 heads, ``v8ClassificationLoss``,
+``SemanticSegmentationLoss``, ``DepthLoss26``). A new task adds its batch builder to ``_BATCH_BUILDERS``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import DatasetFormatError
+from .targets import (
+    classification_batch,
+    depth_batch,
+    detection_batch,
+    obb_batch,
+    pose_batch,
+    segmentation_batch,
+    semantic_batch,
+)
 
-__all__ = [
-    "detection_loss",
-    "ultralytics_loss",
-    "detection_batch",
-    "training_hyperparameters",
-    "get_criterion",
-    "LOSS_NAMES",
-]
+__all__ = ["task_loss", "ultralytics_loss", "training_hyperparameters", "get_criterion", "LOSS_NAMES"]
 
 logger = logging.getLogger(__name__)
 
 #: Ultralytics loss-item names -> ``loss_dict`` keys.
 LOSS_NAMES = {"box_loss": "box", "cls_loss": "cls", "dfl_loss": "dfl", "l1_loss": "l1", "seg_loss": "seg",
               "pose_loss": "pose", "kobj_loss": "kobj", "angle_loss": "angle", "rle_loss": "rle",
-              "sem_loss": "sem"}  # fmt: skip
-
-#: Normalised coordinates may exceed [0, 1] by this much (rounding) before labels are rejected as absolute pixels.
-_BOX_TOLERANCE = 0.01
+              "sem_loss": "sem", "ce_loss": "ce", "dice_loss": "dice", "aux_loss": "aux", "dlog_loss": "dlog",
+              "dgrad_loss": "dgrad"}  # fmt: skip
+#: Criteria that report a single ``loss`` item: classification's cross-entropy.
+_SINGLE_ITEM_NAME = "cls"
 
 _CRITERION_ATTRIBUTE = "_ultralytics_criterion"
 
@@ -141,86 +140,6 @@ def _training_predictions(head: nn.Module, features: Sequence[torch.Tensor]) -> 
         return head(list(features))
 
 
-def _as_tensor(value: Any, dtype: torch.dtype, name: str, index: int) -> torch.Tensor:
-    """``value`` as a tensor of ``dtype`` on the CPU, with a clear error for anything that is not numbers."""
-    try:
-        if torch.is_tensor(value):
-            return value.detach().to("cpu", dtype)
-        return torch.as_tensor(value, dtype=dtype, device="cpu")
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise DatasetFormatError(f"labels[{index}][{name!r}] is not a tensor of numbers: {error}") from None
-
-
-def _per_object(label: Mapping[str, Any], index: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validated ``(class_labels (N,), boxes (N, 4))`` of one image's label dict."""
-    if not isinstance(label, Mapping) or "class_labels" not in label or "boxes" not in label:
-        raise DatasetFormatError(
-            f"labels[{index}] must be a dict with 'class_labels' (N,) and 'boxes' (N, 4) normalized (cx, cy, w, h); "
-            f"got {type(label).__name__} with keys {sorted(label) if isinstance(label, Mapping) else '-'}."
-        )
-    classes = _as_tensor(label["class_labels"], torch.float32, "class_labels", index).reshape(-1)
-    boxes = _as_tensor(label["boxes"], torch.float32, "boxes", index)
-    boxes = boxes.reshape(0, 4) if boxes.numel() == 0 else boxes
-    if boxes.ndim != 2 or boxes.shape[1] != 4 or boxes.shape[0] != classes.shape[0]:
-        raise DatasetFormatError(
-            f"labels[{index}]: 'boxes' {tuple(boxes.shape)} must be (N, 4) with N = len(class_labels) = "
-            f"{classes.shape[0]}."
-        )
-    if boxes.numel() and (boxes.min() < -_BOX_TOLERANCE or boxes.max() > 1 + _BOX_TOLERANCE):
-        raise DatasetFormatError(
-            f"labels[{index}]: boxes must be (cx, cy, w, h) normalized to [0, 1] by the network input size, got "
-            f"values in [{boxes.min():.3g}, {boxes.max():.3g}]; YoloImageProcessor(images=..., annotations=...) "
-            "produces them from COCO annotations."
-        )
-    return classes, boxes
-
-
-def detection_batch(
-    labels: Sequence[Mapping[str, Any]],
-    device: torch.device | str,
-    *,
-    extra_keys: Mapping[str, str] | None = None,
-) -> dict[str, torch.Tensor]:
-    """Convert transformers detection labels to Ultralytics' batch format.
-
-    Args:
-        labels: One dict per image with ``class_labels`` `(N_i,)` and ``boxes`` `(N_i, 4)` normalized
-            ``(cx, cy, w, h)`` relative to the network input (the letterboxed ``pixel_values``).
-        device: Device of the returned tensors.
-        extra_keys: Further per-object label keys to concatenate into the batch, ``{label_key: batch_key}``
-            (e.g. ``{"keypoints": "keypoints"}`` for pose: `(N_i, K, 3)` per image).
-
-    Returns:
-        ``{"batch_idx": (N,), "cls": (N, 1), "bboxes": (N, 4)}`` float32 over all ``N = sum(N_i)`` objects, plus
-        the extra keys; the layout of Ultralytics' dataloader.
-
-    Raises:
-        DatasetFormatError: A label dict is malformed, or its boxes are not normalized.
-    """
-    if isinstance(labels, Mapping) or not isinstance(labels, Sequence):
-        raise DatasetFormatError(
-            f"labels must be a list with one dict per image, got {type(labels).__name__}; "
-            "use yolo_transformers.training.transforms.collate_fn to batch processor outputs."
-        )
-    indices, classes, boxes = [], [], []
-    extras: dict[str, list[torch.Tensor]] = {key: [] for key in (extra_keys or {})}
-    for index, label in enumerate(labels):
-        image_classes, image_boxes = _per_object(label, index)
-        indices.append(torch.full((image_classes.shape[0],), float(index)))
-        classes.append(image_classes)
-        boxes.append(image_boxes)
-        for key in extras:
-            extras[key].append(_as_tensor(label[key], torch.float32, key, index))
-    batch = {
-        "batch_idx": torch.cat(indices) if indices else torch.zeros(0),
-        "cls": (torch.cat(classes) if classes else torch.zeros(0)).view(-1, 1),
-        "bboxes": torch.cat(boxes) if boxes else torch.zeros(0, 4),
-    }
-    for label_key, batch_key in (extra_keys or {}).items():
-        batch[batch_key] = torch.cat(extras[label_key])
-    return {key: value.to(device) for key, value in batch.items()}
-
-
 def ultralytics_loss(
     model: nn.Module, features: Sequence[torch.Tensor], batch: Mapping[str, torch.Tensor]
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -244,33 +163,52 @@ def ultralytics_loss(
     else:  # older criteria return a tensor of items in criterion.loss_names order
         names = getattr(getattr(criterion, "one2many", criterion), "loss_names", ())
         named = zip(names, items)
-    loss_dict = {LOSS_NAMES.get(name, name): value.detach() for name, value in named}
+    loss_dict = {LOSS_NAMES.get(name, _SINGLE_ITEM_NAME if name == "loss" else name): value.detach()
+                 for name, value in named}
     return total.sum(), loss_dict
 
 
-def detection_loss(
-    model: nn.Module,
-    features: Sequence[torch.Tensor],
-    labels: Sequence[Mapping[str, Any]],
-    pixel_values: torch.Tensor,
+def _segmentation(model: nn.Module, labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+    hyp = training_hyperparameters(model.config.train_args)
+    return segmentation_batch(labels, pixel_values, mask_ratio=int(hyp.mask_ratio), overlap=bool(hyp.overlap_mask))
+
+
+def _detection(model: nn.Module, labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+    if len(labels) != pixel_values.shape[0]:
+        raise DatasetFormatError(
+            f"got {len(labels)} label dicts for a batch of {pixel_values.shape[0]} images; pass one per image."
+        )
+    return detection_batch(labels, pixel_values.device)
+
+
+#: task -> ``(model, labels, pixel_values) -> Ultralytics batch``.
+_BATCH_BUILDERS: dict[str, Callable[[nn.Module, Any, torch.Tensor], dict[str, torch.Tensor]]] = {
+    "detect": _detection,
+    "segment": _segmentation,
+    "pose": lambda model, labels, pixel_values: pose_batch(labels, pixel_values, model.model.model[-1].kpt_shape),
+    "obb": lambda model, labels, pixel_values: obb_batch(labels, pixel_values),
+    "classify": lambda model, labels, pixel_values: classification_batch(labels, pixel_values),
+    "semantic": lambda model, labels, pixel_values: semantic_batch(labels, pixel_values),
+    "depth": lambda model, labels, pixel_values: depth_batch(labels, pixel_values),
+}
+
+
+def task_loss(
+    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Ultralytics' detection loss for transformers-format labels (used by ``YoloForObjectDetection.forward``).
+    """Ultralytics' training loss of a YOLO model of any task, for transformers-format ``labels``.
 
     Args:
-        model: A ``YoloForObjectDetection``.
+        model: A ``YoloPreTrainedModel``; ``model.config.task`` picks the label format (see :mod:`.targets`).
         features: Head inputs, one per level, each `(batch_size, C_i, H_i, W_i)`.
-        labels: One dict per image: ``class_labels`` `(N_i,)` and ``boxes`` `(N_i, 4)` normalized
-            ``(cx, cy, w, h)`` relative to ``pixel_values``.
+        labels: The task's labels (one dict per image, or a tensor for classification, semantic and depth).
         pixel_values: `(batch_size, 3, height, width)` network input.
 
     Returns:
         ``(loss, loss_dict)``: see :func:`ultralytics_loss` and the module docstring for the scale.
 
     Raises:
-        DatasetFormatError: Malformed labels, or not one label dict per image.
+        DatasetFormatError: Malformed labels, or not one label per image.
     """
-    if len(labels) != pixel_values.shape[0]:
-        raise DatasetFormatError(
-            f"got {len(labels)} label dicts for a batch of {pixel_values.shape[0]} images; pass one per image."
-        )
-    return ultralytics_loss(model, features, detection_batch(labels, pixel_values.device))
+    batch = _BATCH_BUILDERS[model.config.task](model, labels, pixel_values)
+    return ultralytics_loss(model, features, batch)

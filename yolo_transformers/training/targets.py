@@ -1,12 +1,10 @@
-"""Ultralytics' own training losses for the task models (segment, pose, OBB, classify, semantic, depth).
+"""transformers-style ``labels`` to the batch Ultralytics' dataloader produces, for every task.
 
-Every function converts transformers-style ``labels`` to the batch Ultralytics' dataloader would produce and calls
-the network's own criterion through :func:`yolo_transformers.training.loss.ultralytics_loss` (``network.init_criterion()``:
-``v8SegmentationLoss``/``SegmentLoss26``, ``v8PoseLoss``/``PoseLoss26``, ``v8OBBLoss``, ``E2ELoss`` around them for
-YOLO26 heads, ``v8ClassificationLoss``, ``SemanticSegmentationLoss``, ``DepthLoss26``). ``loss`` is what Ultralytics'
-trainer back-propagates (``criterion(...)[0].sum()``); ``loss_dict`` holds its detached loss items.
+Every function validates what it is given and raises :class:`~yolo_transformers.errors.DatasetFormatError` naming
+the image index and the key. Batch layouts are Ultralytics': ``batch_idx`` `(N,)`, ``cls`` `(N, 1)`, ``bboxes``
+`(N, 4)` normalized ``(cx, cy, w, h)`` over all ``N`` objects of the batch, plus each task's own keys.
 
-Label formats (``pixel_values`` is the letterboxed network input, `(B, 3, H, W)`):
+Label formats, per task (``pixel_values`` is the letterboxed network input, `(B, 3, H, W)`):
 
 * instance segmentation: one dict per image, ``class_labels`` `(N,)`, ``boxes`` `(N, 4)` normalized
   ``(cx, cy, w, h)`` and ``masks`` `(N, H, W)` binary instance masks at the input resolution (or already at
@@ -22,6 +20,9 @@ Label formats (``pixel_values`` is the letterboxed network input, `(B, 3, H, W)`
 * semantic segmentation: ``labels`` `(B, H, W)` integer class map (255 = ignore), at the input resolution, as
   transformers' semantic segmentation models take.
 * depth: ``labels`` `(B, H, W)` float depth (values <= 0.001 are invalid pixels), in the unit the model predicts.
+
+* detection: one dict per image, ``class_labels`` `(N,)` and ``boxes`` `(N, 4)` normalized ``(cx, cy, w, h)``
+  relative to the network input.
 """
 
 from __future__ import annotations
@@ -31,29 +32,98 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..errors import DatasetFormatError
-from .loss import _as_tensor, detection_batch, training_hyperparameters, ultralytics_loss
 
-__all__ = [
-    "segmentation_loss",
-    "pose_loss",
-    "obb_loss",
-    "classification_loss",
-    "semantic_segmentation_loss",
-    "depth_loss",
-    "segmentation_batch",
-    "obb_batch",
-]
+__all__ = ["as_label_tensor", "detection_batch", "segmentation_batch", "pose_batch", "obb_batch",
+           "classification_batch", "semantic_batch", "depth_batch", "check_per_image", "dense_labels"]
 
-LossOutput = tuple[torch.Tensor, dict[str, torch.Tensor]]
-
-_TASK_LOSS_NAMES = {"ce_loss": "ce", "dice_loss": "dice", "aux_loss": "aux", "dlog_loss": "dlog",
-                    "dgrad_loss": "dgrad", "loss": "cls"}  # fmt: skip
+#: Normalised coordinates may exceed [0, 1] by this much (rounding) before labels are rejected as absolute pixels.
+_BOX_TOLERANCE = 0.01
 
 
-def _check_per_image(labels: Any, pixel_values: torch.Tensor, keys: str) -> None:
+def as_label_tensor(value: Any, dtype: torch.dtype, name: str, index: int) -> torch.Tensor:
+    """``value`` as a tensor of ``dtype`` on the CPU, with a clear error for anything that is not numbers."""
+    try:
+        if torch.is_tensor(value):
+            return value.detach().to("cpu", dtype)
+        return torch.as_tensor(value, dtype=dtype, device="cpu")
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise DatasetFormatError(f"labels[{index}][{name!r}] is not a tensor of numbers: {error}") from None
+
+
+def _per_object(label: Mapping[str, Any], index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated ``(class_labels (N,), boxes (N, 4))`` of one image's label dict."""
+    if not isinstance(label, Mapping) or "class_labels" not in label or "boxes" not in label:
+        raise DatasetFormatError(
+            f"labels[{index}] must be a dict with 'class_labels' (N,) and 'boxes' (N, 4) normalized (cx, cy, w, h); "
+            f"got {type(label).__name__} with keys {sorted(label) if isinstance(label, Mapping) else '-'}."
+        )
+    classes = as_label_tensor(label["class_labels"], torch.float32, "class_labels", index).reshape(-1)
+    boxes = as_label_tensor(label["boxes"], torch.float32, "boxes", index)
+    boxes = boxes.reshape(0, 4) if boxes.numel() == 0 else boxes
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or boxes.shape[0] != classes.shape[0]:
+        raise DatasetFormatError(
+            f"labels[{index}]: 'boxes' {tuple(boxes.shape)} must be (N, 4) with N = len(class_labels) = "
+            f"{classes.shape[0]}."
+        )
+    if boxes.numel() and (boxes.min() < -_BOX_TOLERANCE or boxes.max() > 1 + _BOX_TOLERANCE):
+        raise DatasetFormatError(
+            f"labels[{index}]: boxes must be (cx, cy, w, h) normalized to [0, 1] by the network input size, got "
+            f"values in [{boxes.min():.3g}, {boxes.max():.3g}]; YoloImageProcessor(images=..., annotations=...) "
+            "produces them from COCO annotations."
+        )
+    return classes, boxes
+
+
+def detection_batch(
+    labels: Sequence[Mapping[str, Any]],
+    device: torch.device | str,
+    *,
+    extra_keys: Mapping[str, str] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Convert transformers detection labels to Ultralytics' batch format.
+
+    Args:
+        labels: One dict per image with ``class_labels`` `(N_i,)` and ``boxes`` `(N_i, 4)` normalized
+            ``(cx, cy, w, h)`` relative to the network input (the letterboxed ``pixel_values``).
+        device: Device of the returned tensors.
+        extra_keys: Further per-object label keys to concatenate into the batch, ``{label_key: batch_key}``
+            (e.g. ``{"keypoints": "keypoints"}`` for pose: `(N_i, K, 3)` per image).
+
+    Returns:
+        ``{"batch_idx": (N,), "cls": (N, 1), "bboxes": (N, 4)}`` float32 over all ``N = sum(N_i)`` objects, plus
+        the extra keys; the layout of Ultralytics' dataloader.
+
+    Raises:
+        DatasetFormatError: A label dict is malformed, or its boxes are not normalized.
+    """
+    if isinstance(labels, Mapping) or not isinstance(labels, Sequence):
+        raise DatasetFormatError(
+            f"labels must be a list with one dict per image, got {type(labels).__name__}; "
+            "use yolo_transformers.training.transforms.collate_fn to batch processor outputs."
+        )
+    indices, classes, boxes = [], [], []
+    extras: dict[str, list[torch.Tensor]] = {key: [] for key in (extra_keys or {})}
+    for index, label in enumerate(labels):
+        image_classes, image_boxes = _per_object(label, index)
+        indices.append(torch.full((image_classes.shape[0],), float(index)))
+        classes.append(image_classes)
+        boxes.append(image_boxes)
+        for key in extras:
+            extras[key].append(as_label_tensor(label[key], torch.float32, key, index))
+    batch = {
+        "batch_idx": torch.cat(indices) if indices else torch.zeros(0),
+        "cls": (torch.cat(classes) if classes else torch.zeros(0)).view(-1, 1),
+        "bboxes": torch.cat(boxes) if boxes else torch.zeros(0, 4),
+    }
+    for label_key, batch_key in (extra_keys or {}).items():
+        batch[batch_key] = torch.cat(extras[label_key])
+    return {key: value.to(device) for key, value in batch.items()}
+
+
+def check_per_image(labels: Any, pixel_values: torch.Tensor, keys: str) -> None:
+    """One label dict per image of ``pixel_values``, each holding ``keys`` (comma-separated)."""
     if isinstance(labels, Mapping) or not isinstance(labels, Sequence):
         raise DatasetFormatError(
             f"labels must be a list with one dict per image ({keys}), got {type(labels).__name__}."
@@ -66,10 +136,6 @@ def _check_per_image(labels: Any, pixel_values: torch.Tensor, keys: str) -> None
         missing = [key for key in keys.split(", ") if not isinstance(label, Mapping) or key not in label]
         if missing:
             raise DatasetFormatError(f"labels[{index}] lacks {missing}; each image needs {keys}.")
-
-
-def _rename(loss_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {_TASK_LOSS_NAMES.get(name, name): value for name, value in loss_dict.items()}
 
 
 def _training_masks(masks: torch.Tensor, size: tuple[int, int], index: int) -> torch.Tensor:
@@ -101,13 +167,13 @@ def segmentation_batch(
         The batch as Ultralytics' dataloader builds it; with ``overlap`` the objects of each image are reordered by
         decreasing mask area, as Ultralytics does.
     """
-    _check_per_image(labels, pixel_values, "class_labels, boxes, masks")
+    check_per_image(labels, pixel_values, "class_labels, boxes, masks")
     height, width = pixel_values.shape[-2:]
     size = (height // mask_ratio, width // mask_ratio)
     ordered, masks, sem_masks = [], [], []
     for index, label in enumerate(labels):
-        classes = _as_tensor(label["class_labels"], torch.float32, "class_labels", index).reshape(-1)
-        image_masks = _training_masks(_as_tensor(label["masks"], torch.float32, "masks", index), size, index)
+        classes = as_label_tensor(label["class_labels"], torch.float32, "class_labels", index).reshape(-1)
+        image_masks = _training_masks(as_label_tensor(label["masks"], torch.float32, "masks", index), size, index)
         if image_masks.shape[0] != classes.shape[0]:
             raise DatasetFormatError(
                 f"labels[{index}]: {image_masks.shape[0]} masks for {classes.shape[0]} class_labels; pass one each."
@@ -131,7 +197,7 @@ def segmentation_batch(
             else:
                 semantic = torch.zeros(size)
         sem_masks.append(semantic * covered)
-        boxes = _as_tensor(label["boxes"], torch.float32, "boxes", index).reshape(-1, 4)
+        boxes = as_label_tensor(label["boxes"], torch.float32, "boxes", index).reshape(-1, 4)
         ordered.append({**label, "class_labels": classes, "boxes": boxes[order]})
     batch = detection_batch(ordered, pixel_values.device)
     batch["masks"] = torch.cat(masks).to(pixel_values.device)
@@ -139,24 +205,19 @@ def segmentation_batch(
     return batch
 
 
-def segmentation_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
-) -> LossOutput:
-    """Ultralytics' instance-segmentation loss (``box``, ``seg``, ``cls``, ``dfl``, ``sem``) for transformers labels."""
-    hyp = training_hyperparameters(model.config.train_args)
-    batch = segmentation_batch(labels, pixel_values, mask_ratio=int(hyp.mask_ratio), overlap=bool(hyp.overlap_mask))
-    return ultralytics_loss(model, features, batch)
+def pose_batch(labels: Any, pixel_values: torch.Tensor, kpt_shape: Sequence[int]) -> dict[str, torch.Tensor]:
+    """Ultralytics' pose batch: the detection batch plus ``keypoints`` `(N, K, dims)` normalized.
 
-
-def pose_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
-) -> LossOutput:
-    """Ultralytics' pose loss (``box``, ``pose``, ``kobj``, ``cls``, ``dfl``[, ``rle``]) for transformers labels."""
-    _check_per_image(labels, pixel_values, "class_labels, boxes, keypoints")
-    num_keypoints, dims = (int(v) for v in model.model.model[-1].kpt_shape)
+    Args:
+        labels: One dict per image: ``class_labels``, ``boxes`` and ``keypoints`` `(N, K, 3)` (or `(N, K, 2)`).
+        pixel_values: `(B, 3, H, W)` network input.
+        kpt_shape: The head's ``(K, dims)``.
+    """
+    check_per_image(labels, pixel_values, "class_labels, boxes, keypoints")
+    num_keypoints, dims = (int(v) for v in kpt_shape)
     checked = []
     for index, label in enumerate(labels):
-        keypoints = _as_tensor(label["keypoints"], torch.float32, "keypoints", index)
+        keypoints = as_label_tensor(label["keypoints"], torch.float32, "keypoints", index)
         if keypoints.numel() == 0:
             keypoints = keypoints.reshape(0, num_keypoints, dims)
         if keypoints.ndim != 3 or keypoints.shape[1] != num_keypoints or keypoints.shape[2] not in (2, 3):
@@ -167,17 +228,18 @@ def pose_loss(
         if keypoints.shape[2] == 2:
             keypoints = torch.cat((keypoints, torch.ones_like(keypoints[..., :1])), -1)
         checked.append({**label, "keypoints": keypoints if dims == 3 else keypoints[..., :dims]})
-    batch = detection_batch(checked, pixel_values.device, extra_keys={"keypoints": "keypoints"})
-    return ultralytics_loss(model, features, batch)
+    return detection_batch(checked, pixel_values.device, extra_keys={"keypoints": "keypoints"})
+
+
 
 
 def obb_batch(labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
     """Ultralytics' OBB batch: ``batch_idx``, ``cls`` and ``bboxes`` `(N, 5)` normalized ``xywh`` + radians."""
-    _check_per_image(labels, pixel_values, "class_labels, boxes")
+    check_per_image(labels, pixel_values, "class_labels, boxes")
     indices, classes, boxes = [], [], []
     for index, label in enumerate(labels):
-        image_classes = _as_tensor(label["class_labels"], torch.float32, "class_labels", index).reshape(-1)
-        image_boxes = _as_tensor(label["boxes"], torch.float32, "boxes", index)
+        image_classes = as_label_tensor(label["class_labels"], torch.float32, "class_labels", index).reshape(-1)
+        image_boxes = as_label_tensor(label["boxes"], torch.float32, "boxes", index)
         image_boxes = image_boxes.reshape(0, 5) if image_boxes.numel() == 0 else image_boxes
         if image_boxes.ndim != 2 or image_boxes.shape != (image_classes.shape[0], 5):
             raise DatasetFormatError(
@@ -193,15 +255,9 @@ def obb_batch(labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor
     return {key: value.to(pixel_values.device) for key, value in batch.items()}
 
 
-def obb_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
-) -> LossOutput:
-    """Ultralytics' OBB loss (``box``, ``cls``, ``dfl``, ``angle``) for transformers labels."""
-    return ultralytics_loss(model, features, obb_batch(labels, pixel_values))
-
-
-def _dense_labels(labels: Any, pixel_values: torch.Tensor, dtype: torch.dtype, what: str) -> torch.Tensor:
-    labels = _as_tensor(labels, dtype, what, 0) if not torch.is_tensor(labels) else labels
+def dense_labels(labels: Any, pixel_values: torch.Tensor, dtype: torch.dtype, what: str) -> torch.Tensor:
+    """A `(B, H, W)` per-pixel label tensor (class indices or depth) on the input's device."""
+    labels = as_label_tensor(labels, dtype, what, 0) if not torch.is_tensor(labels) else labels
     if labels.ndim != 3 or labels.shape[0] != pixel_values.shape[0]:
         raise DatasetFormatError(
             f"labels must be a (batch_size, height, width) {what} tensor, got {tuple(labels.shape)}."
@@ -209,32 +265,21 @@ def _dense_labels(labels: Any, pixel_values: torch.Tensor, dtype: torch.dtype, w
     return labels.to(pixel_values.device, dtype)
 
 
-def classification_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
-) -> LossOutput:
-    """Ultralytics' classification loss (mean cross-entropy) for a LongTensor ``labels`` `(B,)`."""
-    labels = labels if torch.is_tensor(labels) else _as_tensor(labels, torch.long, "labels", 0)
+def classification_batch(labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Ultralytics' classification batch ``{"cls": (B,)}`` from a LongTensor of class indices."""
+    labels = labels if torch.is_tensor(labels) else as_label_tensor(labels, torch.long, "labels", 0)
     if labels.ndim != 1 or labels.shape[0] != pixel_values.shape[0] or labels.is_floating_point():
         raise DatasetFormatError(
             f"labels must be a LongTensor (batch_size,) of class indices, got {labels.dtype} {tuple(labels.shape)}."
         )
-    loss, loss_dict = ultralytics_loss(model, features, {"cls": labels.to(pixel_values.device)})
-    return loss, _rename(loss_dict)
+    return {"cls": labels.to(pixel_values.device)}
 
 
-def semantic_segmentation_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
-) -> LossOutput:
-    """Ultralytics' semantic-segmentation loss (``ce``, ``dice``, ``aux``) for a `(B, H, W)` class map."""
-    batch = {"semantic_mask": _dense_labels(labels, pixel_values, torch.long, "class-index")}
-    loss, loss_dict = ultralytics_loss(model, features, batch)
-    return loss, _rename(loss_dict)
+def semantic_batch(labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Ultralytics' semantic-segmentation batch ``{"semantic_mask": (B, H, W)}`` (class indices, 255 = ignore)."""
+    return {"semantic_mask": dense_labels(labels, pixel_values, torch.long, "class-index")}
 
 
-def depth_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
-) -> LossOutput:
-    """Ultralytics' depth loss (``dlog`` SILog, ``dgrad`` gradient matching) for a `(B, H, W)` depth map."""
-    batch = {"depth": _dense_labels(labels, pixel_values, torch.float32, "depth")}
-    loss, loss_dict = ultralytics_loss(model, features, batch)
-    return loss, _rename(loss_dict)
+def depth_batch(labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Ultralytics' depth batch ``{"depth": (B, H, W)}``."""
+    return {"depth": dense_labels(labels, pixel_values, torch.float32, "depth")}
