@@ -13,7 +13,7 @@ import torch
 from yolo_transformers import CheckpointError, YoloForObjectDetection, YoloImageProcessor
 from yolo_transformers.convert import convert_checkpoint
 from yolo_transformers.convert.to_ultralytics import DEFAULT_FILENAME, save_ultralytics_checkpoint
-from yolo_transformers.convert.parity import read_image_bgr
+from yolo_transformers.convert.reference import read_image_bgr
 
 LOW_CONF = 1e-6  # random yaml weights score ~1e-5: compare hundreds of detections, not none
 
@@ -103,7 +103,8 @@ def test_checkpoint_layout_and_provenance(exported_tiny, tiny_hf_model):
 def test_ultralytics_restricted_loader_accepts_it(exported_tiny, shapes_images):
     from ultralytics.nn.tasks import torch_safe_load
 
-    from yolo_transformers.convert.checkpoint import scan_checkpoint_globals, ultralytics_safe_loading
+    from yolo_transformers.compat import ultralytics_safe_loading
+    from yolo_transformers.convert.checkpoint import scan_checkpoint_globals
 
     referenced = scan_checkpoint_globals(exported_tiny)  # every global the pickle names, nothing run
     assert all(name.startswith(("torch.nn.modules.", "ultralytics.nn.")) for name in referenced)

@@ -13,7 +13,8 @@ from safetensors.torch import load_file, save_file
 from ultralytics.nn.modules import head as ultralytics_head
 
 from yolo_transformers import WeightsError, YoloConfig, YoloForObjectDetection
-from yolo_transformers.network.module_clone import clone_module, fast_head_copies
+from yolo_transformers.compat import fast_head_copies
+from yolo_transformers.network.module_clone import clone_module
 from yolo_transformers.network.safetensors_map import map_safetensors
 from yolo_transformers.network.architecture import build_network
 

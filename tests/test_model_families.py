@@ -8,7 +8,7 @@ import torch
 
 from yolo_transformers import YoloForObjectDetection, YoloImageProcessor
 from yolo_transformers.convert import convert_checkpoint
-from yolo_transformers.convert.parity import default_verification_images, read_image_bgr
+from yolo_transformers.convert.reference import default_verification_images, read_image_bgr
 
 FAMILIES = [
     "yolov3-tiny.yaml",  # YOLOv3u at the t scale
@@ -26,7 +26,7 @@ LOW_CONF = 1e-6  # random weights keep the prior bias (scores ~1e-5): compare hu
 def _ultralytics_predict(checkpoint, image_bgr, **kwargs):
     from ultralytics import YOLO
 
-    from yolo_transformers.convert.checkpoint import ultralytics_safe_loading
+    from yolo_transformers.compat import ultralytics_safe_loading
 
     with ultralytics_safe_loading():
         yolo = YOLO(str(checkpoint))

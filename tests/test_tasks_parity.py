@@ -26,8 +26,9 @@ from yolo_transformers import (
     YoloForSemanticSegmentation,
     YoloImageProcessor,
 )
-from yolo_transformers.convert.parity import read_image_bgr
-from yolo_transformers.convert.parity_tasks import compare_task_results, our_task_results, ultralytics_task_results
+from yolo_transformers.convert.reference import read_image_bgr
+from yolo_transformers.convert.parity import compare_task_results, our_task_results
+from yolo_transformers.convert.reference import ultralytics_task_results
 
 CLASSES = {
     "segment": YoloForInstanceSegmentation, "pose": YoloForPoseEstimation, "obb": YoloForOrientedObjectDetection,
@@ -47,7 +48,7 @@ IMGSZ = 320  # both sides predict at 320 to keep the low-threshold comparisons c
 def _reference_yolo(checkpoint):
     from ultralytics import YOLO
 
-    from yolo_transformers.convert.checkpoint import ultralytics_safe_loading
+    from yolo_transformers.compat import ultralytics_safe_loading
 
     with ultralytics_safe_loading():
         return YOLO(str(checkpoint))

@@ -28,14 +28,14 @@ from yolo_transformers import (
     YoloForSemanticSegmentation,
     YoloImageProcessor,
 )
-from yolo_transformers.convert.parity import read_image_bgr
-from yolo_transformers.convert.parity_tasks import ultralytics_task_results
+from yolo_transformers.convert.reference import read_image_bgr
+from yolo_transformers.convert.reference import ultralytics_task_results
 
 
 def _reference(result, image_bgr, **kwargs):
     from ultralytics import YOLO
 
-    from yolo_transformers.convert.checkpoint import ultralytics_safe_loading
+    from yolo_transformers.compat import ultralytics_safe_loading
 
     with ultralytics_safe_loading():
         yolo = YOLO(str(result.checkpoint.path))

@@ -13,14 +13,15 @@ from transformers import AutoImageProcessor, AutoModel, pipeline
 
 from tests.fixtures.tiny_tasks import converted_task_model, trained_task_checkpoint, trained_task_images
 from yolo_transformers import YoloClassificationImageProcessor, YoloForImageClassification, YoloForPoseEstimation
-from yolo_transformers.convert.parity import read_image_bgr
-from yolo_transformers.convert.parity_tasks import compare_task_results, our_task_results, ultralytics_task_results
+from yolo_transformers.convert.reference import read_image_bgr
+from yolo_transformers.convert.parity import compare_task_results, our_task_results
+from yolo_transformers.convert.reference import ultralytics_task_results
 
 
 def _reference_yolo(checkpoint):
     from ultralytics import YOLO
 
-    from yolo_transformers.convert.checkpoint import ultralytics_safe_loading
+    from yolo_transformers.compat import ultralytics_safe_loading
 
     with ultralytics_safe_loading():
         return YOLO(str(checkpoint))

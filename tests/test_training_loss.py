@@ -11,7 +11,8 @@ import torch
 
 from yolo_transformers import YoloConfig, YoloForObjectDetection, YoloImageProcessor
 from yolo_transformers.errors import DatasetFormatError
-from yolo_transformers.training.loss import detection_batch, get_criterion, training_hyperparameters
+from yolo_transformers.loss.targets import detection_batch
+from yolo_transformers.loss.yolo_loss import get_criterion, training_hyperparameters
 from yolo_transformers.training import EndToEndLossSchedule, collate_fn, coco_target
 
 

@@ -10,7 +10,7 @@ import torch
 
 from yolo_transformers import YoloConfig
 from yolo_transformers.errors import DatasetFormatError
-from yolo_transformers.training.loss import LOSS_NAMES, training_hyperparameters
+from yolo_transformers.loss.yolo_loss import LOSS_NAMES, training_hyperparameters
 from yolo_transformers.auto import model_class_for_task
 
 SIZE = 64

@@ -9,7 +9,7 @@ Licensed under AGPL-3.0, like Ultralytics, whose models it wraps.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .configuration_yolo import YoloConfig
 from .errors import (

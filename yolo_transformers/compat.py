@@ -1,13 +1,36 @@
-"""Keep the process's torch thread count when calling into Ultralytics' predictor."""
+"""Every patch of, and private call into, Ultralytics and transformers, in one place.
+
+Written against Ultralytics 8.4 and transformers 5.x. Each function says what it touches, why the library needs it,
+and restores what it changed before it returns (nothing here leaves process-wide state changed):
+
+=================================  ===================================================================================
+:func:`keep_torch_threads`         Ultralytics' ``select_device`` sets torch's process-wide thread count
+:func:`ultralytics_safe_loading`   flips ``ultralytics.nn.tasks.SAFE_LOAD`` (Ultralytics' restricted loader) in a block
+:func:`fast_head_copies`           swaps the ``copy`` name of ``ultralytics.nn.modules.head`` in a block
+:func:`fuse_quietly`               Ultralytics' ``fuse()`` prints; its output is dropped
+:func:`one_to_one_inference`       calls the private ``Detect._inference`` of end-to-end heads
+:func:`configure_head`             pins Ultralytics' class-level head switches on one instance
+:func:`register_pipeline_model_names`  writes into transformers' static ``MODEL_FOR_..._MAPPING_NAMES`` tables
+=================================  ===================================================================================
+"""
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import threading
+import types
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
-__all__ = ["keep_torch_threads"]
+from .network.module_clone import clone_module
+
+__all__ = ["keep_torch_threads", "ultralytics_safe_loading", "fast_head_copies", "fuse_quietly",
+           "one_to_one_inference", "configure_head", "register_pipeline_model_names"]
+
+_PATCH_LOCK = threading.RLock()  # re-entrant: a build inside a build must not deadlock
 
 
 @contextlib.contextmanager
@@ -23,6 +46,72 @@ def keep_torch_threads() -> Iterator[None]:
     finally:
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def ultralytics_safe_loading() -> Iterator[None]:
+    """Make Ultralytics' own loaders (``YOLO(path)``) use their restricted ``weights_only`` path in this block."""
+    import ultralytics.nn.tasks as ul_tasks
+
+    previous = ul_tasks.SAFE_LOAD
+    ul_tasks.SAFE_LOAD = True
+    try:
+        yield
+    finally:
+        ul_tasks.SAFE_LOAD = previous
+
+
+@contextlib.contextmanager
+def fast_head_copies() -> Iterator[None]:
+    """Within this block, Ultralytics' head module deep-copies modules with :func:`clone_module`.
+
+    Only the ``copy`` name inside ``ultralytics.nn.modules.head`` is replaced, and restored on exit; any other
+    thread building a head meanwhile gets an equally independent copy.
+    """
+    from ultralytics.nn.modules import head
+
+    shim = types.SimpleNamespace(deepcopy=clone_module, copy=copy.copy)
+    with _PATCH_LOCK:
+        original = head.__dict__.get("copy")
+        if original is not copy:  # an Ultralytics release that copies differently: leave it alone
+            yield
+            return
+        head.copy = shim
+        try:
+            yield
+        finally:
+            head.copy = original
+
+
+def fuse_quietly(network: torch.nn.Module) -> torch.nn.Module:
+    """Ultralytics' Conv+BatchNorm fusion of ``network`` in place, without the summary it prints to stdout."""
+    with contextlib.redirect_stdout(None):
+        network.fuse(verbose=False)
+    return network
+
+
+def one_to_one_inference(head: torch.nn.Module, raw: Any) -> torch.Tensor:
+    """The decoded, pre-top-k tensor of an end-to-end head's one-to-one branch.
+
+    Ultralytics 8.4 has no public call for it: ``Detect.forward`` returns the top-k selection, while the parity
+    check compares the tensor before it (``Detect._inference(raw["one2one"])``).
+    """
+    return head._inference(raw["one2one"])
+
+
+def configure_head(head: torch.nn.Module, *, end_to_end: bool | None = None) -> None:
+    """Set Ultralytics' class-level head switches explicitly on this instance.
+
+    Ultralytics keeps ``export``, ``format``, ``dynamic`` and anchor caches as class attributes that an export
+    elsewhere in the process may flip; pinning them per instance keeps our forward deterministic.
+    """
+    for name, value in (("export", False), ("format", None), ("dynamic", False)):
+        if hasattr(type(head), name):
+            setattr(head, name, value)
+    if hasattr(head, "shape"):
+        head.shape = None  # forces anchors to be rebuilt on the first forward
+    if end_to_end is not None and hasattr(type(head), "end2end") and getattr(head, "one2one_cv2", None) is not None:
+        head.end2end = end_to_end
 
 
 def register_pipeline_model_names(table: str, model_type: str, class_names: tuple[str, ...]) -> None:

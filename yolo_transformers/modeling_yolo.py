@@ -5,7 +5,6 @@ The Ultralytics network lives at ``self.model`` so every state-dict key is ``"mo
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import math
@@ -18,10 +17,11 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
-from .network.architecture import build_network, configure_head
+from .compat import configure_head, fuse_quietly
+from .network.architecture import build_network
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
-from .training.loss import task_loss
+from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetectionOutput"]
 
@@ -248,9 +248,7 @@ class YoloPreTrainedModel(PreTrainedModel):
                tuple(p.data_ptr() for p in parameters))
         cached = self.__dict__.get("_fused_twin")
         if cached is None or cached.key != key:
-            twin = copy.deepcopy(self.model).eval().float()  # fuse in float32, then return to the model's dtype
-            with contextlib.redirect_stdout(None):
-                twin.fuse(verbose=False)
+            twin = fuse_quietly(copy.deepcopy(self.model).eval().float())  # fuse in float32, then the model's dtype
             twin = twin.to(parameters[0].dtype)
             for module in twin.modules():  # as Ultralytics' load_checkpoint does: in-place activations are faster
                 if hasattr(module, "inplace"):

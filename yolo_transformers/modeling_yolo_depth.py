@@ -14,7 +14,7 @@ import torch
 from transformers.utils import ModelOutput
 
 from .modeling_yolo import YoloPreTrainedModel
-from .training.loss import task_loss
+from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForDepthEstimation", "YoloDepthEstimatorOutput"]
 

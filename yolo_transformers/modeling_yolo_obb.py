@@ -14,10 +14,10 @@ import torch
 from transformers.utils import ModelOutput
 
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
-from .network.architecture import configure_head
+from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel
-from .training.loss import task_loss
+from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForOrientedObjectDetection", "YoloOrientedObjectDetectionOutput"]
 

@@ -17,11 +17,11 @@ import torch
 from transformers.utils import ModelOutput
 
 from .network.heads import normalized_boxes, pixel_scale, run_anchor_head, ultralytics_box_rows
-from .network.architecture import configure_head
+from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .errors import ConfigError
 from .modeling_yolo import YoloPreTrainedModel
-from .training.loss import task_loss
+from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForPoseEstimation", "YoloPoseEstimationOutput"]
 

@@ -15,10 +15,10 @@ import torch
 from transformers.utils import ModelOutput
 
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
-from .network.architecture import configure_head
+from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel
-from .training.loss import task_loss
+from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForInstanceSegmentation", "YoloInstanceSegmentationOutput"]
 
@@ -104,7 +104,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             labels: One dict per image with ``class_labels`` `(num_objects,)`, ``boxes`` `(num_objects, 4)`
                 normalized ``(cx, cy, w, h)`` and ``masks`` `(num_objects, height, width)` binary instance masks at the
                 input resolution (or at Ultralytics' `(height / 4, width / 4)` training-mask resolution). Given, the
-                output holds Ultralytics' own segmentation loss; see :mod:`yolo_transformers.training.loss`.
+                output holds Ultralytics' own segmentation loss; see :mod:`yolo_transformers.loss.yolo_loss`.
             output_hidden_states: Also return the feature maps entering the head.
             return_dict: Return a :class:`YoloInstanceSegmentationOutput` (default) instead of a tuple.
 

@@ -21,15 +21,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import datasets
 import numpy as np
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from .model_card import _check_repo_id, _markdown_cell
 from ..tasks import TASK_SPECS
+from .text import card_template, check_repo_id, markdown_cell
 from ..data.metadata import YoloMetadata, read_metadata
 from ..data.report import ConversionReport
 from ..data.samples import SAMPLES_FILENAME
@@ -49,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 #: The template inside the ``yolo_transformers.model_cards`` package.
 DATASET_TEMPLATE_NAME = "dataset_card.md.jinja"
-_TEMPLATE_PACKAGE = "yolo_transformers.model_cards"
 _LIBRARY_TAG = "yolo-transformers"
 _UNFOLDED_CLASSES = 20
 #: Metadata keys written by ``datasets.push_to_hub``; the Hub's copy wins when cards are merged.
@@ -238,20 +236,6 @@ def merge_card_metadata(card: DatasetCard, hub_readme: str | None) -> DatasetCar
 
 
 # ---------------------------------------------------------------------------------------------------- body
-def _template() -> Any:
-    """The Jinja template from the installed ``yolo_transformers.model_cards`` package."""
-    import jinja2
-
-    source = resources.files(_TEMPLATE_PACKAGE).joinpath(DATASET_TEMPLATE_NAME).read_text(encoding="utf-8")
-    environment = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-        autoescape=False,  # Markdown, not HTML: user-controlled text goes through the "md" filter
-    )
-    environment.filters["md"] = _markdown_cell
-    environment.filters["num"] = lambda n: f"{int(n):,}"
-    return environment.from_string(source)
-
-
 def _report_lines(report: ConversionReport | None) -> list[tuple[str, int]]:
     """What a lenient conversion skipped or clipped, for the card (empty for a clean conversion)."""
     if report is None or report.ok:
@@ -322,7 +306,7 @@ def generate_dataset_card(
     Raises:
         HubError: ``repo_id`` is not a valid repository id.
     """
-    _check_repo_id(repo_id, "repo_id")
+    check_repo_id(repo_id, "repo_id")
     meta = read_metadata(dataset)
     stats = dataset_stats(dataset, meta)
     declared = license if license is not None else (meta.extra or {}).get("license")
@@ -334,7 +318,7 @@ def generate_dataset_card(
         license_text=" ".join(str(declared).split()) if declared else None, revision=revision, samples=samples,
         report=report, card_data=card_data,
     )
-    rendered = DatasetCard(_template().render(**context).lstrip())
+    rendered = DatasetCard(card_template(DATASET_TEMPLATE_NAME).render(**context).lstrip())
     card = DatasetCard(f"---\n{rendered.data.to_yaml()}\n---\n{_with_marker(rendered.text)}")
     logger.debug("rendered dataset card for %s (%d characters)", repo_id, len(str(card)))
     return card

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from importlib import resources
 from pathlib import Path, PurePath
 from typing import Any, Sequence
 
@@ -27,6 +26,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .training_curves import has_training_curves, save_training_curves
 from ..errors import HubError
 from ..tasks import TASK_SPECS
+from .text import card_template, check_repo_id, markdown_cell
 
 __all__ = ["generate_model_card", "write_card_assets", "card_metadata", "TRAINING_CURVES_FILENAME",
            "TEMPLATE_NAME"]
@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 TRAINING_CURVES_FILENAME = "training_curves.png"
 #: The template inside the ``yolo_transformers.model_cards`` package.
 TEMPLATE_NAME = "model_card.md.jinja"
-_TEMPLATE_PACKAGE = "yolo_transformers.model_cards"
 
 _PIPELINE_VARIABLES = {
     "object-detection": "detector",
@@ -79,17 +78,6 @@ def _split_model(model_or_config: Any) -> tuple[Any, Any | None]:
     )
 
 
-def _check_repo_id(value: str, what: str) -> str:
-    """Validate a Hub repository id (``owner/name``); it is pasted into code snippets and metadata."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    try:
-        validate_repo_id(value)
-    except HFValidationError as error:
-        raise HubError(f"{what}={value!r} is not a valid Hub repository id ({error}); use 'owner/name'.") from None
-    return value
-
-
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
@@ -97,12 +85,6 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------- formatting
-def _markdown_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell (no pipes, line breaks or HTML from user-controlled names)."""
-    text = " ".join(str(value).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _public_path(value: Any) -> str:
     """A file argument without the trainer's local directories (they would leak into a public card)."""
     text = str(value)
@@ -232,8 +214,8 @@ def card_metadata(
         datasets: Hub id(s) of the training datasets.
         license: License id (Ultralytics weights are ``agpl-3.0``).
     """
-    base_models = [_check_repo_id(b, "base_model") for b in _as_list(base_model)]
-    dataset_ids = [_check_repo_id(d, "datasets") for d in _as_list(datasets)]
+    base_models = [check_repo_id(b, "base_model") for b in _as_list(base_model)]
+    dataset_ids = [check_repo_id(d, "datasets") for d in _as_list(datasets)]
     pipeline_tag = TASK_SPECS[config.task].pipeline_tag
     tags = ["yolo", "ultralytics", config.family, config.task, _LIBRARY_TAG, pipeline_tag]
     eval_results = _eval_results(config, pipeline_tag, dataset_ids)
@@ -289,27 +271,14 @@ def _pulled_checkpoint_name(repo_id: str) -> str:
 
 def _summary(config: Any, title: str, family: str | None) -> str:
     names = [config.id2label[i] for i in sorted(config.id2label)]
-    shown = ", ".join(_markdown_cell(n) for n in names[:8]) + (", …" if len(names) > 8 else "")
+    shown = ", ".join(markdown_cell(n) for n in names[:8]) + (", …" if len(names) > 8 else "")
     what = f"{family or 'YOLO'} {TASK_SPECS[config.task].description}"
     return (
-        f"**{_markdown_cell(title)}** is an {what} for {len(names)} class{'es' if len(names) != 1 else ''} "
+        f"**{markdown_cell(title)}** is an {what} for {len(names)} class{'es' if len(names) != 1 else ''} "
         f"({shown}) at {_image_size_text(config)} px input, built with [Ultralytics](https://docs.ultralytics.com) "
         "and converted to a native 🤗 transformers model (safetensors weights, `AutoModel` and `pipeline` support) "
         "by yolo-transformers."
     ).replace(" an Y", " a Y")
-
-
-def _template() -> Any:
-    """The Jinja template from the installed ``yolo_transformers.model_cards`` package."""
-    import jinja2
-
-    source = resources.files(_TEMPLATE_PACKAGE).joinpath(TEMPLATE_NAME).read_text(encoding="utf-8")
-    environment = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-        autoescape=False,  # Markdown, not HTML: user-controlled text goes through the "md" filter
-    )
-    environment.filters["md"] = _markdown_cell
-    return environment.from_string(source)
 
 
 def _context(config: Any, model: Any, repo_id: str, model_id: str, data: ModelCardData,
@@ -318,7 +287,7 @@ def _context(config: Any, model: Any, repo_id: str, model_id: str, data: ModelCa
     stem = _model_stem(config)
     model_class, model_import = _model_import(config.task)
     architecture = config.architecture or {}
-    architecture_name = " ".join(x for x in (family, f"`{_markdown_cell(stem)}`" if stem else None) if x)
+    architecture_name = " ".join(x for x in (family, f"`{markdown_cell(stem)}`" if stem else None) if x)
     return {
         "card_data": data.to_yaml(),
         "title": model_id,
@@ -383,14 +352,14 @@ def generate_model_card(
     config, model = _split_model(model_or_config)
     stem = _model_stem(config) or "yolo"
     if repo_id is not None:
-        _check_repo_id(repo_id, "repo_id")
+        check_repo_id(repo_id, "repo_id")
     model_id = repo_id.split("/")[-1] if repo_id else stem
     data = card_metadata(config, model_name=model_id, base_model=base_model, datasets=datasets, license=license)
     if training_curves is None:
         training_curves = has_training_curves(config.train_results)
     context = _context(config, model, repo_id or f"your-username/{stem}", model_id, data,
                        _dataset_label(config, _as_list(datasets)), training_curves)
-    card = ModelCard(_template().render(**context).lstrip())
+    card = ModelCard(card_template(TEMPLATE_NAME).render(**context).lstrip())
     logger.debug("rendered model card for %s (%d characters)", model_id, len(str(card)))
     return card
 

@@ -135,7 +135,7 @@ def _print_report(report: object, lenient: bool) -> None:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert and ``save_to_disk``. Returns the exit code."""
-    from ..data import load_yolo_dataset
+    from ..data.from_yolo import load_yolo_dataset
 
     out: Path = args.output
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
@@ -158,7 +158,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace) -> int:
     """Convert, push and print the URL. Returns the exit code."""
-    from ..data import push_dataset
+    from ..hub.datasets import push_dataset
 
     result = push_dataset(
         args.data,
@@ -186,7 +186,7 @@ def run_push(args: argparse.Namespace) -> int:
 
 def run_pull(args: argparse.Namespace) -> int:
     """Download, write the YOLO folder and print its ``data.yaml``. Returns the exit code."""
-    from ..data import pull_dataset
+    from ..hub.datasets import pull_dataset
 
     path = pull_dataset(args.repo, args.output, revision=args.revision, token=args.token, overwrite=args.overwrite)
     print(path)

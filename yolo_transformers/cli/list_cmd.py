@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the listing. Returns the exit code."""
-    from ..hub import list_models
+    from ..hub.listing import list_models
 
     rows = list_models(args.user, search=args.search, token=args.token)
     if args.json:

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Download and print the local path. Returns the exit code."""
-    from ..hub import download_model
+    from ..hub.download import download_model
 
     path = download_model(
         args.repo, revision=args.revision, local_dir=args.output, token=args.token, format=args.format

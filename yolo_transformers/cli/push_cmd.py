@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Push and print where the model went. Returns the exit code."""
-    from ..hub import upload_model
+    from ..hub.upload import upload_model
 
     result = upload_model(
         args.model,

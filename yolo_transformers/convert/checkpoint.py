@@ -27,7 +27,7 @@ from ..network.architecture import TASKS
 from ..errors import CheckpointError, UnsafeCheckpointError, UnsupportedTaskError
 
 __all__ = ["UltralyticsCheckpoint", "load_checkpoint", "resolve_checkpoint_path", "scan_checkpoint_globals",
-           "ultralytics_safe_loading", "file_sha256"]
+           "file_sha256"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,19 +109,6 @@ def scan_checkpoint_globals(path: Path) -> list[str]:
         return list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
     except Exception as error:  # corrupt member, bad pickle opcode stream, ...
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({type(error).__name__}: {error}).") from None
-
-
-@contextlib.contextmanager
-def ultralytics_safe_loading() -> Iterator[None]:
-    """Make Ultralytics' own loaders (``YOLO(path)``) use their restricted ``weights_only`` path in this block."""
-    import ultralytics.nn.tasks as ul_tasks
-
-    previous = ul_tasks.SAFE_LOAD
-    ul_tasks.SAFE_LOAD = True
-    try:
-        yield
-    finally:
-        ul_tasks.SAFE_LOAD = previous
 
 
 def resolve_checkpoint_path(checkpoint: str | Path) -> Path:

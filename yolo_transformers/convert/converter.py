@@ -48,7 +48,7 @@ class ConversionResult:
 
 
 def _converter_version() -> str:
-    from .. import __version__
+    from ..version import __version__
 
     return __version__
 

@@ -4,118 +4,63 @@ Two checks, both against Ultralytics itself:
 
 1. Raw head outputs on fixed inputs (a seeded random tensor and the letterboxed verification images): the
    maximum absolute difference must not exceed ``raw_tolerance`` (1e-4 in float32).
-2. Post-processed detections on real images: ``YOLO(checkpoint).predict(image)`` with its default settings against
-   our processor + model + post-processing: same number of detections and classes, boxes within 0.5 px, scores
-   within 1e-3.
+2. Post-processed results on real images: ``YOLO(checkpoint).predict(image)`` with its default settings against
+   our processor + model + post-processing (``retina_masks=True`` for segmentation), per task:
+
+   ============  ===================================================================================
+   detect        same detections (count, classes), boxes within 0.5 px, scores within 1e-3
+   segment       same detections, boxes within 0.5 px, scores within 1e-3, mask IoU >= 0.99
+   pose          same detections, boxes within 0.5 px, scores within 1e-3, keypoints within 0.5 px
+   obb           same detections, corners within 0.5 px, scores within 1e-3
+   classify      probabilities within 1e-4, same top-5
+   semantic      class maps equal on >= 99.9 % of pixels
+   depth         depth within 1e-4 relative
+   ============  ===================================================================================
+
+Ultralytics' side of both checks is computed in :mod:`.reference`. Detection keeps its own report format
+(:class:`ParityReport`); the other tasks report through :class:`TaskParityReport`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from ..compat import keep_torch_threads
 from ..errors import ParityError
+from ..tasks import TASK_SPECS
+from .parity_report import AT_LEAST, TOLERANCES, ImageParity, ParityReport, TaskImageParity, TaskParityReport
+from .reference import (
+    default_verification_images,
+    load_reference_yolo,
+    read_image_bgr,
+    reference_head_outputs,
+    ultralytics_detections,
+    ultralytics_task_results,
+)
 
-__all__ = ["ImageParity", "ParityReport", "verify_conversion", "default_verification_images", "read_image_bgr"]
+__all__ = ["ImageParity", "ParityReport", "TaskImageParity", "TaskParityReport", "TOLERANCES", "verify_conversion",
+           "verify_task_conversion", "compare_task_results", "our_task_results"]
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class ImageParity:
-    """Detections of one image compared with Ultralytics'.
-
-    Attributes:
-        image: File name or description of the image.
-        reference_count / our_count: Number of detections from Ultralytics / from us.
-        classes_match: Every matched pair has the same class and counts are equal.
-        max_box_diff: Largest absolute coordinate difference of matched boxes, pixels of the original image.
-        max_score_diff: Largest absolute score difference of matched detections.
-    """
-
-    image: str
-    reference_count: int
-    our_count: int
-    classes_match: bool
-    max_box_diff: float
-    max_score_diff: float
-
-    def passed(self, box_tolerance: float, score_tolerance: float) -> bool:
-        """Whether this image is within the tolerances."""
-        return (
-            self.reference_count == self.our_count
-            and self.classes_match
-            and self.max_box_diff <= box_tolerance
-            and self.max_score_diff <= score_tolerance
-        )
+# The processor method post-processing each detection-like task.
+_POST_PROCESSING = {"segment": "post_process_instance_segmentation", "pose": "post_process_pose_estimation",
+                    "obb": "post_process_oriented_object_detection"}
 
 
-@dataclass
-class ParityReport:
-    """Result of :func:`verify_conversion`."""
-
-    raw_max_abs_diff: float
-    raw_tolerance: float
-    images: list[ImageParity] = field(default_factory=list)
-    box_tolerance: float = 0.5
-    score_tolerance: float = 1e-3
-
-    @property
-    def passed(self) -> bool:
-        """Whether every check is within its tolerance."""
-        return self.raw_max_abs_diff <= self.raw_tolerance and all(
-            image.passed(self.box_tolerance, self.score_tolerance) for image in self.images
-        )
-
-    def summary(self) -> str:
-        """A human-readable multi-line summary with the measured numbers."""
-        lines = [f"raw head outputs: max abs diff {self.raw_max_abs_diff:.3e} (tolerance {self.raw_tolerance:.0e})"]
-        for image in self.images:
-            lines.append(
-                f"{image.image}: ultralytics {image.reference_count} detections, ours {image.our_count}; "
-                f"classes {'equal' if image.classes_match else 'DIFFER'}; max box diff {image.max_box_diff:.4f} px; "
-                f"max score diff {image.max_score_diff:.2e}"
-            )
-        lines.append("PARITY OK" if self.passed else "PARITY FAILED")
-        return "\n".join(lines)
-
-
-def default_verification_images() -> list[Path]:
-    """The real photos Ultralytics ships (``bus.jpg``, ``zidane.jpg``)."""
-    from ultralytics.utils import ASSETS
-
-    return [p for p in (Path(ASSETS) / "bus.jpg", Path(ASSETS) / "zidane.jpg") if p.is_file()]
-
-
-def read_image_bgr(path: Path) -> np.ndarray:
-    """Read an image as Ultralytics does (OpenCV, BGR uint8)."""
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"{path}: not a readable image.")
-    return image
-
-
-def _reference_head_tensor(network: torch.nn.Module, pixel_values: torch.Tensor, end_to_end: bool) -> torch.Tensor:
-    """Ultralytics' decoded head tensor ``(B, 4 + nc, anchors)``; for end-to-end heads the one-to-one branch."""
-    head = network.model[-1]
-    if getattr(head, "one2one_cv2", None) is not None:
-        head.end2end = end_to_end
-    head.shape = None
-    decoded, raw = network(pixel_values.contiguous())  # NCHW, as Ultralytics' own preprocessing makes it
-    if end_to_end:
-        return head._inference(raw["one2one"])
-    return decoded
+def _raw_difference(reference: list[torch.Tensor], ours: list[torch.Tensor], relative: bool) -> float:
+    worst = 0.0
+    for ref, our in zip(reference, ours):
+        diff = (ref.float() - our.float()).abs()
+        if relative:
+            diff = diff / ref.float().abs().clamp_min(1e-6)
+        worst = max(worst, float(diff.max()))
+    return worst
 
 
 def _match(reference: dict[str, np.ndarray], ours: dict[str, np.ndarray], name: str) -> ImageParity:
@@ -136,46 +81,6 @@ def _match(reference: dict[str, np.ndarray], ours: dict[str, np.ndarray], name: 
     return ImageParity(name, len(reference["scores"]), len(ours["scores"]), classes_match, max_box, max_score)
 
 
-def _load_reference_yolo(checkpoint, trust: bool):
-    """``YOLO(checkpoint.path)`` through Ultralytics' restricted loader.
-
-    Ultralytics' restricted loader refuses some checkpoints of its own older releases (8.1-8.2 pickled with dill);
-    those are re-saved from the network we already loaded safely, in the current format, and loaded from there.
-    """
-    from ultralytics import YOLO
-
-    from .checkpoint import ultralytics_safe_loading
-
-    if trust:
-        with _ultralytics_loadable(checkpoint.path) as loadable:
-            return YOLO(str(loadable))
-    try:
-        with ultralytics_safe_loading(), _ultralytics_loadable(checkpoint.path) as loadable:
-            return YOLO(str(loadable))
-    except TypeError as error:
-        logger.info("Ultralytics' restricted loader refused %s (%s); re-saving it for the reference run",
-                    checkpoint.path.name, error)
-    with tempfile.TemporaryDirectory() as folder:
-        resaved = Path(folder) / "reference.pt"
-        torch.save({"model": copy.deepcopy(checkpoint.network), "train_args": checkpoint.train_args,
-                    "date": checkpoint.date, "version": checkpoint.version}, resaved)
-        with ultralytics_safe_loading():
-            return YOLO(str(resaved))
-
-
-def _ultralytics_detections(yolo, image_bgr: np.ndarray, end_to_end: bool) -> dict:
-    """``yolo.predict(image)`` with Ultralytics' default settings (``nms=False`` for the end-to-end head)."""
-    kwargs = {"nms": False} if end_to_end else {}
-    with keep_torch_threads():  # Ultralytics resets the process's thread count on every predict
-        result = yolo.predict(image_bgr, verbose=False, device="cpu", **kwargs)[0]
-    boxes = result.boxes
-    return {
-        "boxes": boxes.xyxy.cpu().numpy().astype(np.float64),
-        "scores": boxes.conf.cpu().numpy().astype(np.float64),
-        "labels": boxes.cls.cpu().numpy().astype(np.int64),
-    }
-
-
 @contextlib.contextmanager
 def _restore(obj: object, attribute: str, value: object) -> Iterator[None]:
     """Set ``obj.attribute`` back to ``value`` when the block exits."""
@@ -183,20 +88,6 @@ def _restore(obj: object, attribute: str, value: object) -> Iterator[None]:
         yield
     finally:
         setattr(obj, attribute, value)
-
-
-@contextlib.contextmanager
-def _ultralytics_loadable(checkpoint: Path) -> Iterator[Path]:
-    """A path ``YOLO()`` loads as is: Ultralytics renames local ``yolov5n.pt``-style names to ``yolov5nu.pt``."""
-    from ultralytics.utils.checks import check_yolov5u_filename
-
-    if check_yolov5u_filename(str(checkpoint), verbose=False) == str(checkpoint):
-        yield checkpoint
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        link = Path(folder) / "checkpoint.pt"
-        link.symlink_to(Path(checkpoint).resolve())
-        yield link
 
 
 def _our_detections(model, processor, image_bgr: np.ndarray, threshold: float) -> dict:
@@ -211,6 +102,116 @@ def _our_detections(model, processor, image_bgr: np.ndarray, threshold: float) -
         "scores": detection["scores"].double().cpu().numpy(),
         "labels": detection["labels"].cpu().numpy().astype(np.int64),
     }
+
+
+def our_task_results(model: Any, processor: Any, image_bgr: np.ndarray, threshold: float | None = None
+                     ) -> dict[str, np.ndarray]:
+    """Our processor + model + post-processing on one image (given as BGR, fed as RGB), as plain arrays."""
+    spec = TASK_SPECS[model.config.task]
+    rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+    inputs = processor(images=rgb, return_tensors="pt")
+    with torch.no_grad():
+        outputs = model(pixel_values=inputs["pixel_values"])
+    size = [rgb.shape[:2]]
+    if spec.parity == "probabilities":
+        return {"probs": outputs.logits.float().softmax(-1)[0].double().numpy()}
+    if spec.parity == "class_map":
+        return {"class_map": processor.post_process_semantic_segmentation(outputs, size)[0].numpy()}
+    if spec.parity == "depth":
+        return {"depth": processor.post_process_depth_estimation(outputs, size)[0]["predicted_depth"].double().numpy()}
+    result = getattr(processor, _POST_PROCESSING[spec.name])(outputs, threshold, size)[0]
+    out = {"scores": result["scores"].double().numpy(), "labels": result["labels"].numpy().astype(np.int64)}
+    if spec.detection_geometry == "corners":
+        out["corners"] = result["corners"].double().numpy().reshape(-1, 8)
+    else:
+        out["boxes"] = result["boxes"].double().numpy()
+    if "masks" in spec.detection_extras:
+        out["masks"] = result["masks"].numpy()
+    if "keypoints" in spec.detection_extras:
+        out["keypoints"] = result["keypoints"].double().numpy()
+    return out
+
+
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def _pair_differences(reference: dict, ours: dict, ref_index: int, our_index: int, geometry: str) -> dict[str, float]:
+    """Per-detection differences of one matched pair (names as in :data:`TOLERANCES`)."""
+    key = "max_corner_diff" if geometry == "corners" else "max_box_diff"
+    diffs = {key: float(np.abs(ours[geometry][our_index] - reference[geometry][ref_index]).max()),
+             "max_score_diff": float(abs(ours["scores"][our_index] - reference["scores"][ref_index]))}
+    if "masks" in reference:
+        diffs["min_mask_iou"] = _mask_iou(ours["masks"][our_index], reference["masks"][ref_index])
+    if "keypoints" in reference:
+        xy = ours["keypoints"][our_index][:, :2] - reference["keypoints"][ref_index][:, :2]
+        diffs["max_keypoint_diff"] = float(np.abs(xy).max()) if xy.size else 0.0
+    return diffs
+
+
+def _compare_detections(reference: dict, ours: dict, name: str) -> TaskImageParity:
+    """Pair each reference detection (by descending score) with our nearest unused detection of the same class.
+
+    Besides the worst difference of every measure, ``matched_fraction`` is the share of detections (of the larger
+    set) whose pair is within every per-detection tolerance of :data:`TOLERANCES`.
+    """
+    geometry = "corners" if "corners" in reference else "boxes"
+    unused = set(range(len(ours["scores"])))
+    labels_match = len(reference["scores"]) == len(ours["scores"])
+    pairs = []
+    for index in np.argsort(-reference["scores"], kind="stable"):
+        candidates = [j for j in unused if ours["labels"][j] == reference["labels"][index]]
+        if not candidates:
+            labels_match = False
+            continue
+        distances = [np.abs(ours[geometry][j] - reference[geometry][index]).max() for j in candidates]
+        best = candidates[int(np.argmin(distances))]
+        unused.discard(best)
+        pairs.append(_pair_differences(reference, ours, int(index), best, geometry))
+    worst = _pair_differences(reference, reference, 0, 0, geometry) if len(reference["scores"]) else {}
+    for diffs in pairs:
+        worst = {k: (min if k in AT_LEAST else max)(worst[k], v) for k, v in diffs.items()}
+    good = sum(TaskImageParity(name, 0, 0, True, diffs).passed(TOLERANCES) for diffs in pairs)
+    total = max(len(reference["scores"]), len(ours["scores"]))
+    worst["matched_fraction"] = good / total if total else 1.0
+    return TaskImageParity(name, len(reference["scores"]), len(ours["scores"]), labels_match, worst)
+
+
+def compare_task_results(reference: dict, ours: dict, task: str, name: str = "image") -> TaskImageParity:
+    """Measure how far our post-processed results are from Ultralytics' for one image."""
+    parity = TASK_SPECS[task].parity
+    if parity == "probabilities":
+        top_ref, top_our = np.argsort(-reference["probs"])[:5], np.argsort(-ours["probs"])[:5]
+        diff = float(np.abs(reference["probs"] - ours["probs"]).max())
+        count = len(reference["probs"])
+        same_top5 = bool((top_ref == top_our).all())
+        return TaskImageParity(name, count, len(ours["probs"]), same_top5, {"max_prob_diff": diff})
+    if parity == "class_map":
+        same = reference["class_map"].shape == ours["class_map"].shape
+        agreement = float((reference["class_map"] == ours["class_map"]).mean()) if same else 0.0
+        return TaskImageParity(name, reference["class_map"].size, ours["class_map"].size, same,
+                               {"pixel_agreement": agreement})
+    if parity == "depth":
+        same = reference["depth"].shape == ours["depth"].shape
+        scale = np.maximum(np.abs(reference["depth"]), 1e-6)
+        relative = np.abs(reference["depth"] - ours["depth"]) / scale if same else [1.0]
+        return TaskImageParity(name, reference["depth"].size, ours["depth"].size, same,
+                               {"max_depth_rel_diff": float(np.max(relative))})
+    return _compare_detections(reference, ours, name)
+
+
+def _raw_inputs(model: Any, processor: Any, images: list[np.ndarray]) -> list[torch.Tensor]:
+    """A seeded random batch at the model's input size plus each verification image, preprocessed."""
+    if TASK_SPECS[model.config.task].resize == "center_crop":
+        height, width = processor.input_shape()
+    else:
+        height, width = processor.letterbox_shape()
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.rand(2, model.config.num_channels, height, width, generator=generator)]
+    for image in images:
+        inputs.append(processor(images=np.ascontiguousarray(image[..., ::-1]), return_tensors="pt")["pixel_values"])
+    return inputs
 
 
 def verify_conversion(
@@ -242,8 +243,6 @@ def verify_conversion(
         The :class:`ParityReport` with every measured difference.
     """
     if model.config.task != "detect":  # masks, keypoints, rotated boxes, probabilities, class maps, depth
-        from .parity_tasks import verify_task_conversion
-
         return verify_task_conversion(checkpoint, model, processor, images, raw_tolerance=raw_tolerance,
                                       trust_checkpoint=trust_checkpoint, raise_on_failure=raise_on_failure)
     images = list(images) if images is not None else default_verification_images()
@@ -263,17 +262,79 @@ def verify_conversion(
     model.fuse_for_inference = False
     with torch.no_grad(), _restore(model, "fuse_for_inference", fuse_setting):
         for pixel_values in inputs:
-            reference = _reference_head_tensor(network, pixel_values, end_to_end)
-            ours = model.ultralytics_outputs(pixel_values)
-            raw_diff = max(raw_diff, float((reference - ours).abs().max()))
+            reference = reference_head_outputs(network, pixel_values, "detect", end_to_end)
+            raw_diff = max(raw_diff, _raw_difference(reference, [model.ultralytics_outputs(pixel_values)], False))
     report = ParityReport(raw_diff, raw_tolerance, box_tolerance=box_tolerance, score_tolerance=score_tolerance)
     threshold = float(model.config.conf_threshold)
-    yolo = _load_reference_yolo(checkpoint, trust_checkpoint) if loaded else None
+    yolo = load_reference_yolo(checkpoint, trust_checkpoint) if loaded else None
     for name, image in loaded:
-        reference = _ultralytics_detections(yolo, image, end_to_end)
+        reference = ultralytics_detections(yolo, image, end_to_end)
         ours = _our_detections(model, processor, image, threshold)
         report.images.append(_match(reference, ours, name))
     logger.info("%s", report.summary())
     if raise_on_failure and not report.passed:
         raise ParityError(f"{checkpoint.path}: converted model does not match Ultralytics.\n{report.summary()}")
+    return report
+
+
+def verify_task_conversion(
+    checkpoint: Any,
+    model: Any,
+    processor: Any,
+    images: Sequence[Path] | None = None,
+    *,
+    raw_tolerance: float = 1e-4,
+    tolerances: dict[str, float] | None = None,
+    trust_checkpoint: bool = False,
+    raise_on_failure: bool = True,
+    predict_conf: float | None = None,
+    yolo_factory: Callable[[], Any] | None = None,
+) -> TaskParityReport:
+    """Compare a converted task model (segment, pose, obb, classify, semantic, depth) with its checkpoint.
+
+    Args:
+        checkpoint: The :class:`~yolo_transformers.convert.checkpoint.UltralyticsCheckpoint` the model came from.
+        model: The converted float32 model.
+        processor: Its image processor.
+        images: Real images for the post-processed check; defaults to Ultralytics' ``bus.jpg`` and ``zidane.jpg``.
+        raw_tolerance: Largest allowed raw difference (absolute; relative for depth).
+        tolerances: Overrides of :data:`TOLERANCES`.
+        trust_checkpoint: Load the reference without Ultralytics' restricted loader.
+        raise_on_failure: Raise :class:`ParityError` if a check fails.
+        predict_conf: Confidence threshold for both sides (default: the model's ``conf_threshold``, which is
+            Ultralytics' default too).
+        yolo_factory: Returns the reference ``YOLO`` model (default: loaded from ``checkpoint``).
+
+    Returns:
+        The :class:`TaskParityReport` with every measured difference.
+    """
+    task = model.config.task
+    spec = TASK_SPECS[task]
+    end_to_end = bool(model.config.end_to_end)
+    paths = list(images) if images is not None else default_verification_images()
+    loaded = [(Path(p).name, read_image_bgr(Path(p))) for p in paths]
+    model = model.eval()
+    network = checkpoint.network.float().eval()
+    raw_diff = 0.0
+    fuse_setting = model.fuse_for_inference  # raw outputs compare like with like: both networks unfused
+    model.fuse_for_inference = False
+    with torch.no_grad(), _restore(model, "fuse_for_inference", fuse_setting):
+        for pixel_values in _raw_inputs(model, processor, [image for _, image in loaded]):
+            reference = reference_head_outputs(network, pixel_values, task, end_to_end)
+            ours = model.ultralytics_outputs(pixel_values)
+            ours = list(ours) if isinstance(ours, tuple) else [ours]
+            raw_diff = max(raw_diff, _raw_difference(reference, ours, relative=spec.parity == "depth"))
+    report = TaskParityReport(raw_diff, raw_tolerance, task=task, tolerances={**TOLERANCES, **(tolerances or {})})
+    conf = float(model.config.conf_threshold if predict_conf is None else predict_conf)
+    yolo = (yolo_factory() if yolo_factory else load_reference_yolo(checkpoint, trust_checkpoint)) if loaded else None
+    predict_kwargs: dict[str, Any] = {"conf": conf} if spec.parity == "detections" else {}
+    if end_to_end:
+        predict_kwargs["nms"] = False
+    for name, image in loaded:
+        reference = ultralytics_task_results(yolo, image, task, **predict_kwargs)
+        ours = our_task_results(model, processor, image, conf)
+        report.images.append(compare_task_results(reference, ours, task, name))
+    logger.info("%s", report.summary())
+    if raise_on_failure and not report.passed:
+        raise ParityError(f"{checkpoint.path}: converted {task} model does not match Ultralytics.\n{report.summary()}")
     return report

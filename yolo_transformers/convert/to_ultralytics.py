@@ -136,7 +136,7 @@ def ultralytics_checkpoint_dict(model: torch.nn.Module, *, half: bool = True) ->
 
     config = model.config
     network = _prepare_network(model, half)
-    from .. import __version__ as converter_version
+    from ..version import __version__ as converter_version
 
     return {
         "date": config.training_date or datetime.now().astimezone().isoformat(),

@@ -203,7 +203,7 @@ def _describe(dataset: datasets.DatasetDict) -> str:
 def _client(token: ResolvedToken) -> HfApi:
     from huggingface_hub import HfApi
 
-    from .. import __version__
+    from ..version import __version__
 
     return HfApi(token=token.value, library_name="yolo_transformers", library_version=__version__)
 

@@ -82,7 +82,7 @@ def _snapshot(repo_id: str, revision: str | None, local_dir: str | Path | None, 
     """``snapshot_download`` of :data:`MODEL_FILES`; checks that config and weights came."""
     from huggingface_hub import snapshot_download
 
-    from .. import __version__
+    from ..version import __version__
 
     try:
         path = snapshot_download(

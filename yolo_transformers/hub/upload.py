@@ -157,7 +157,7 @@ def upload_model(
 def _client(token: ResolvedToken) -> HfApi:
     from huggingface_hub import HfApi
 
-    from .. import __version__
+    from ..version import __version__
 
     return HfApi(token=token.value, library_name="yolo_transformers", library_version=__version__)
 

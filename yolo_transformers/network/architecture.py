@@ -19,7 +19,7 @@ import torch
 
 from ..errors import UnsafeConfigError, ConfigError
 
-__all__ = ["validate_architecture", "build_network", "network_class_for_task", "TASKS", "configure_head"]
+__all__ = ["validate_architecture", "build_network", "network_class_for_task", "TASKS"]
 
 logger = logging.getLogger(__name__)
 
@@ -189,21 +189,6 @@ def network_class_for_task(task: str) -> type:
     return classes[task]
 
 
-def configure_head(head: torch.nn.Module, *, end_to_end: bool | None = None) -> None:
-    """Set Ultralytics' class-level head switches explicitly on this instance.
-
-    Ultralytics keeps ``export``, ``format``, ``dynamic`` and anchor caches as class attributes that an export
-    elsewhere in the process may flip; pinning them per instance keeps our forward deterministic.
-    """
-    for name, value in (("export", False), ("format", None), ("dynamic", False)):
-        if hasattr(type(head), name):
-            setattr(head, name, value)
-    if hasattr(head, "shape"):
-        head.shape = None  # forces anchors to be rebuilt on the first forward
-    if end_to_end is not None and hasattr(type(head), "end2end") and getattr(head, "one2one_cv2", None) is not None:
-        head.end2end = end_to_end
-
-
 def build_network(architecture: dict, task: str, stride: list[float], channels: int = 3) -> torch.nn.Module:
     """Build the Ultralytics network for ``architecture`` without its stride probe or random re-initialisation.
 
@@ -223,7 +208,7 @@ def build_network(architecture: dict, task: str, stride: list[float], channels: 
     validate_architecture(architecture)
     from ultralytics.nn.tasks import parse_model
 
-    from .module_clone import fast_head_copies
+    from ..compat import configure_head, fast_head_copies
 
     network_class = network_class_for_task(task)
     network = network_class.__new__(network_class)

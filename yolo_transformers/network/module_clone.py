@@ -19,11 +19,10 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["clone_module", "fast_head_copies"]
+__all__ = ["clone_module"]
 
 _IMMUTABLE = (int, float, bool, str, bytes, type(None), torch.dtype, torch.device)
 _EMPTY_CONTAINERS = (dict, OrderedDict, set)
-_PATCH_LOCK = threading.RLock()  # re-entrant: a build inside a build must not deadlock
 
 
 def _is_immutable(value: Any) -> bool:
@@ -77,25 +76,3 @@ def _clone_tensor(tensor: torch.Tensor | None, memo: dict[int, Any]) -> torch.Te
         return copy.deepcopy(tensor, memo)
     memo[id(tensor)] = copied
     return copied
-
-
-@contextlib.contextmanager
-def fast_head_copies() -> Iterator[None]:
-    """Within this block, Ultralytics' head module deep-copies modules with :func:`clone_module`.
-
-    Only the ``copy`` name inside ``ultralytics.nn.modules.head`` is replaced, and restored on exit; any other
-    thread building a head meanwhile gets an equally independent copy.
-    """
-    from ultralytics.nn.modules import head
-
-    shim = types.SimpleNamespace(deepcopy=clone_module, copy=copy.copy)
-    with _PATCH_LOCK:
-        original = head.__dict__.get("copy")
-        if original is not copy:  # an Ultralytics release that copies differently: leave it alone
-            yield
-            return
-        head.copy = shim
-        try:
-            yield
-        finally:
-            head.copy = original

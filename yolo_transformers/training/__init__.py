@@ -1,7 +1,7 @@
-"""Fine-tuning and evaluation: Ultralytics' losses, ``Trainer`` transforms and COCO metrics.
+"""Fine-tuning and evaluation with the Hugging Face stack: ``Trainer`` transforms and COCO metrics.
 
-:mod:`.loss` (below the models: their ``forward(labels=...)`` calls it), :mod:`.transforms` (``datasets`` rows to
-``pixel_values`` and labels), :mod:`.evaluation` (``evaluate``) with :mod:`.coco_metrics`.
+:mod:`.transforms` (``datasets`` rows to ``pixel_values`` and labels), :mod:`.evaluation` (``evaluate``) with
+:mod:`.coco_metrics`. The losses the models compute are in :mod:`yolo_transformers.loss`.
 """
 
 from __future__ import annotations

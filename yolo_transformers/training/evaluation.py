@@ -59,7 +59,7 @@ def evaluation_split(dataset: Any, split: str | None = None) -> Any:
         DatasetFormatError: The split does not exist.
     """
     if isinstance(dataset, (str, os.PathLike)):
-        from ..data import load_yolo_dataset
+        from ..data.from_yolo import load_yolo_dataset
 
         dataset = load_yolo_dataset(dataset, splits=[split] if split else None)
     if isinstance(dataset, Mapping):
