@@ -32,6 +32,7 @@ from .text import card_template, check_repo_id, markdown_cell
 from ..data.metadata import YoloMetadata, read_metadata
 from ..data.report import ConversionReport
 from ..data.samples import SAMPLES_FILENAME
+from ..version import LIBRARY_TAG
 
 __all__ = [
     "DatasetStats",
@@ -48,7 +49,6 @@ logger = logging.getLogger(__name__)
 
 #: The template inside the ``yolo_transformers.model_cards`` package.
 DATASET_TEMPLATE_NAME = "dataset_card.md.jinja"
-_LIBRARY_TAG = "yolo-transformers"
 _UNFOLDED_CLASSES = 20
 #: Metadata keys written by ``datasets.push_to_hub``; the Hub's copy wins when cards are merged.
 _DATASETS_KEYS = ("dataset_info", "configs", "dataset_infos")
@@ -175,7 +175,7 @@ def _card_data(meta: YoloMetadata, stats: DatasetStats, license_id: str, license
                pretty_name: str) -> DatasetCardData:
     """The card's YAML metadata (without ``dataset_info``/``configs``, which ``push_to_hub`` writes)."""
     extra: dict[str, Any] = {"license_name": license_name} if license_name else {}
-    tags = ["yolo", "ultralytics", _LIBRARY_TAG, meta.task, "image"]
+    tags = ["yolo", "ultralytics", LIBRARY_TAG, meta.task, "image"]
     return DatasetCardData(
         license=license_id,
         task_categories=[TASK_SPECS[meta.task].pipeline_tag],

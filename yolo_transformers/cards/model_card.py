@@ -26,6 +26,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .training_curves import has_training_curves, save_training_curves
 from ..errors import HubError
 from ..tasks import TASK_SPECS
+from ..version import LIBRARY_TAG
 from .text import card_template, check_repo_id, markdown_cell
 
 __all__ = ["generate_model_card", "write_card_assets", "card_metadata", "TRAINING_CURVES_FILENAME",
@@ -60,7 +61,6 @@ _HYPERPARAMETERS = ("model", "data", "epochs", "imgsz", "batch", "optimizer", "l
 _LIBRARY_NAME = "transformers"
 # Class tables longer than this are folded (<details>) so the usage section stays near the top.
 _UNFOLDED_CLASSES = 20
-_LIBRARY_TAG = "yolo-transformers"
 
 
 # ---------------------------------------------------------------------------------------------------- inputs
@@ -217,7 +217,7 @@ def card_metadata(
     base_models = [check_repo_id(b, "base_model") for b in _as_list(base_model)]
     dataset_ids = [check_repo_id(d, "datasets") for d in _as_list(datasets)]
     pipeline_tag = TASK_SPECS[config.task].pipeline_tag
-    tags = ["yolo", "ultralytics", config.family, config.task, _LIBRARY_TAG, pipeline_tag]
+    tags = ["yolo", "ultralytics", config.family, config.task, LIBRARY_TAG, pipeline_tag]
     eval_results = _eval_results(config, pipeline_tag, dataset_ids)
     return ModelCardData(
         model_name=model_name if eval_results else None,  # only model-index uses it; alone it is a stray key

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuthenticationError
-from .errors import hub_error, redact
+from .errors import hub_error, http_status, redact
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -136,7 +136,7 @@ def check_write_access(api: HfApi, repo_id: str, token: ResolvedToken, repo_type
     try:
         whoami = api.whoami(token=token.value)
     except Exception as error:  # noqa: BLE001 - translated into a typed, token-free error
-        if getattr(getattr(error, "response", None), "status_code", None) == 401:
+        if http_status(error) == 401:
             raise AuthenticationError(
                 f"the token from {token.source} was rejected by the Hub (invalid, expired or revoked); "
                 f"{_write_scope_help()}."

@@ -35,9 +35,19 @@ from typing import TYPE_CHECKING, Any
 
 import datasets
 
-from ..errors import HubConflictError, HubError, YoloTransformersError
-from .errors import hub_error, redact
-from .auth import ResolvedToken, check_write_access, require_token, resolve_token
+from ..errors import HubError, YoloTransformersError
+from .auth import check_write_access, require_token, resolve_token
+from .client import (
+    CARD_FILENAME,
+    branch_url,
+    commit_retrying_on_conflict,
+    create_tag,
+    ensure_branch,
+    ensure_repo,
+    hub_client,
+    read_readme,
+)
+from .errors import hub_error, hub_errors, redact
 from ..cards.dataset_card import generate_dataset_card, is_generated_card, merge_card_metadata
 from ..data.from_yolo import load_yolo_dataset
 from ..data.to_yolo import to_yolo_folder
@@ -52,8 +62,6 @@ __all__ = ["DatasetPushResult", "push_dataset", "pull_dataset", "SAFE_BUILDERS"]
 
 logger = logging.getLogger(__name__)
 
-_CARD = "README.md"
-_CONFLICT_RETRIES = 2
 #: ``datasets`` builders ``pull_dataset`` runs: none of them unpickles anything.
 SAFE_BUILDERS = frozenset({"parquet", "arrow", "imagefolder", "json", "csv"})
 
@@ -148,15 +156,15 @@ def push_dataset(
     branch = revision or "main"
     with tempfile.TemporaryDirectory(prefix="yolo-hf-dataset-") as scratch:
         samples = save_samples_grid(dataset, Path(scratch) / SAMPLES_FILENAME)
-        api = _client(resolved)
+        api = hub_client(resolved.value)
         repo_id = check_write_access(api, repo_id, resolved, repo_type="dataset")
         card = generate_dataset_card(
             dataset, repo_id=repo_id, license=license, revision=branch, samples=samples is not None, report=report
         )
-        try:
-            api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        with hub_errors(action="push", repo_id=repo_id, revision=branch, token=resolved.value):
+            ensure_repo(api, repo_id, private=private, repo_type="dataset")
             if branch != "main":
-                _ensure_branch(api, repo_id, branch)
+                ensure_branch(api, repo_id, branch, repo_type="dataset")
             write_card = overwrite_card or _may_replace_card(api, repo_id, branch)
             logger.info("uploading %s to %s@%s", _describe(dataset), repo_id, branch)
             info = dataset.push_to_hub(
@@ -171,13 +179,10 @@ def push_dataset(
             else:
                 logger.info("%s@%s has a README.md written or edited by hand: kept (push_to_hub refreshed its "
                             "dataset_info); overwrite_card=True / --overwrite-card replaces it", repo_id, branch)
-        except YoloTransformersError:
-            raise
-        except Exception as error:  # noqa: BLE001 - huggingface_hub / HTTP errors become typed HubErrors
-            raise hub_error(error, action="push", repo_id=repo_id, revision=branch, token=resolved.value) from error
     if tag:
-        _create_tag(api, repo_id, tag, info.oid, message=commit_message or f"{_describe(dataset)}", token=resolved)
-    url = str(info.repo_url) if branch == "main" else f"{info.repo_url}/tree/{branch}"
+        with hub_errors(action="tag", repo_id=repo_id, revision=tag, token=resolved.value):
+            create_tag(api, repo_id, tag, info.oid, message=commit_message or _describe(dataset), repo_type="dataset")
+    url = branch_url(str(info.repo_url), branch)
     logger.debug("pushed dataset to %s (%s)", url, info.oid[:8])
     return DatasetPushResult(url, repo_id=repo_id, revision=branch, commit_oid=info.oid, tag=tag,
                              card_written=write_card, report=report)
@@ -200,40 +205,10 @@ def _describe(dataset: datasets.DatasetDict) -> str:
     return f"{meta.task} dataset: {images} images, {len(meta.names)} classes"
 
 
-def _client(token: ResolvedToken) -> HfApi:
-    from huggingface_hub import HfApi
-
-    from ..version import __version__
-
-    return HfApi(token=token.value, library_name="yolo_transformers", library_version=__version__)
-
-
-def _ensure_branch(api: HfApi, repo_id: str, branch: str) -> None:
-    """Create ``branch`` from ``main`` unless it exists."""
-    from huggingface_hub.errors import RevisionNotFoundError
-
-    try:
-        api.dataset_info(repo_id, revision=branch)
-    except RevisionNotFoundError:
-        logger.info("creating branch %s of %s from main", branch, repo_id)
-        api.create_branch(repo_id, branch=branch, revision="main", repo_type="dataset", exist_ok=True)
-
-
 def _may_replace_card(api: HfApi, repo_id: str, branch: str) -> bool:
     """No README.md on the branch, or one this package generated and nobody edited since."""
-    readme = _hub_readme(api, repo_id, branch)
+    readme = read_readme(api, repo_id, branch, repo_type="dataset")
     return readme is None or is_generated_card(readme)
-
-
-def _hub_readme(api: HfApi, repo_id: str, revision: str) -> str | None:
-    """The README.md at ``revision`` (what ``push_to_hub`` wrote), or None."""
-    from huggingface_hub.errors import EntryNotFoundError
-
-    try:
-        path = api.hf_hub_download(repo_id, _CARD, repo_type="dataset", revision=revision)
-    except EntryNotFoundError:
-        return None
-    return Path(path).read_text(encoding="utf-8")
 
 
 def _commit_card(api: HfApi, repo_id: str, branch: str, card: Any, samples: Path | None, *, parent: str) -> CommitInfo:
@@ -241,52 +216,29 @@ def _commit_card(api: HfApi, repo_id: str, branch: str, card: Any, samples: Path
 
     A concurrent commit between the data commit and this one (412) is handled by re-reading the head's README and
     committing again on top of it.
+
+    Raises:
+        HubConflictError: The branch moved under every attempt; the data is pushed, the card is not.
     """
     from huggingface_hub import CommitOperationAdd
-    from huggingface_hub.errors import HfHubHTTPError
 
-    for attempt in range(_CONFLICT_RETRIES + 1):
-        merged = merge_card_metadata(card, _hub_readme(api, repo_id, parent))
-        operations = [CommitOperationAdd(path_in_repo=_CARD, path_or_fileobj=str(merged).encode("utf-8"))]
+    def attempt(number: int) -> CommitInfo:
+        head = parent if number == 0 else str(api.dataset_info(repo_id, revision=branch).sha)
+        merged = merge_card_metadata(card, read_readme(api, repo_id, head, repo_type="dataset"))
+        operations = [CommitOperationAdd(path_in_repo=CARD_FILENAME, path_or_fileobj=str(merged).encode("utf-8"))]
         if samples is not None:
             operations.append(CommitOperationAdd(path_in_repo=SAMPLES_FILENAME, path_or_fileobj=str(samples)))
-        try:
-            return api.create_commit(
-                repo_id, operations=operations, commit_message="Dataset card and samples.png (yolo-transformers)",
-                repo_type="dataset", revision=branch, parent_commit=parent,
-            )
-        except HfHubHTTPError as error:
-            if getattr(error.response, "status_code", None) != 412 or attempt == _CONFLICT_RETRIES:
-                if getattr(error.response, "status_code", None) == 412:
-                    raise HubConflictError(
-                        f"{repo_id}@{branch} kept changing while the card was committed; the data is pushed but "
-                        "the card is not: push again"
-                    ) from error
-                raise
-            logger.warning("%s@%s moved while pushing (another push landed); retrying the card commit", repo_id,
-                           branch)
-            parent = str(api.dataset_info(repo_id, revision=branch).sha)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _create_tag(api: HfApi, repo_id: str, tag: str, commit: str, *, message: str, token: ResolvedToken) -> None:
-    """Tag ``commit``; an existing tag on the same commit is fine (re-pushing)."""
-    from huggingface_hub.errors import HfHubHTTPError
-
-    try:
-        api.create_tag(repo_id, tag=tag, revision=commit, tag_message=message, repo_type="dataset")
-        return
-    except HfHubHTTPError as error:
-        if getattr(error.response, "status_code", None) != 409:
-            raise hub_error(error, action="tag", repo_id=repo_id, revision=tag, token=token.value) from error
-    refs = api.list_repo_refs(repo_id, repo_type="dataset")
-    existing = next((ref.target_commit for ref in refs.tags if ref.name == tag), None)
-    if existing != commit:
-        raise HubError(
-            f"tag {tag!r} already exists in {repo_id} on commit {str(existing)[:8]}; the dataset was pushed as commit "
-            f"{commit[:8]} but not tagged: choose a new tag, or delete the old one with "
-            f"`hf repo tag delete {repo_id} {tag} --repo-type dataset`"
+        return api.create_commit(
+            repo_id, operations=operations, commit_message="Dataset card and samples.png (yolo-transformers)",
+            repo_type="dataset", revision=branch, parent_commit=head,
         )
+
+    return commit_retrying_on_conflict(
+        attempt,
+        conflict_message=f"{repo_id}@{branch} kept changing while the card was committed; the data is pushed but "
+        "the card is not: push again",
+        retry_message=f"{repo_id}@{branch} moved while pushing (another push landed); retrying the card commit",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- pull
@@ -336,13 +288,13 @@ def _load(repo_id: str, revision: str | None, token: str | None) -> datasets.Dat
     revision is pinned to the commit found. With ``HF_HUB_OFFLINE=1`` that cached copy is what is wanted.
     """
     from datasets.exceptions import DatasetNotFoundError
-    from huggingface_hub import HfApi, constants
+    from huggingface_hub import constants
 
     where = f"{repo_id}@{revision}" if revision else repo_id
     offline = bool(constants.HF_HUB_OFFLINE)
     try:
         if not offline:
-            revision = str(HfApi(token=token).dataset_info(repo_id, revision=revision, token=token).sha)
+            revision = str(hub_client(token).dataset_info(repo_id, revision=revision).sha)
         builder = datasets.load_dataset_builder(repo_id, revision=revision, token=token)
         allowed = SAFE_BUILDERS | ({"cache"} if offline else set())
         if builder.name not in allowed:

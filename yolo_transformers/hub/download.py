@@ -12,9 +12,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from ..errors import HubError, YoloTransformersError
-from .errors import hub_error
+from ..errors import HubError
 from .auth import resolve_token
+from .client import hub_client
+from .errors import hub_errors
 
 __all__ = ["download_model", "MODEL_FILES", "ultralytics_cache_dir"]
 
@@ -80,24 +81,10 @@ def _checkpoint_name(repo_id: str) -> str:
 
 def _snapshot(repo_id: str, revision: str | None, local_dir: str | Path | None, token: str | None) -> Path:
     """``snapshot_download`` of :data:`MODEL_FILES`; checks that config and weights came."""
-    from huggingface_hub import snapshot_download
-
-    from ..version import __version__
-
-    try:
-        path = snapshot_download(
-            repo_id,
-            revision=revision,
-            local_dir=local_dir,
-            token=token,
-            allow_patterns=list(MODEL_FILES),
-            library_name="yolo_transformers",
-            library_version=__version__,
+    with hub_errors(action="download", repo_id=repo_id, revision=revision, token=token):
+        path = hub_client(token).snapshot_download(
+            repo_id, revision=revision, local_dir=local_dir, allow_patterns=list(MODEL_FILES)
         )
-    except YoloTransformersError:
-        raise
-    except Exception as error:  # noqa: BLE001 - client / HTTP errors become one-line HubErrors
-        raise hub_error(error, action="download", repo_id=repo_id, revision=revision, token=token) from error
     folder = Path(path)
     where = f"{repo_id}@{revision}" if revision else repo_id
     if not (folder / "config.json").is_file():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import AuthenticationError, HubConflictError, HubError
+import contextlib
+from typing import Iterator
 
-__all__ = ["hub_error", "redact"]
+from ..errors import AuthenticationError, HubConflictError, HubError, YoloTransformersError
+
+__all__ = ["hub_error", "hub_errors", "http_status", "redact"]
 
 _REDACTED = "hf_***"
 
@@ -15,6 +18,11 @@ def redact(text: str, *tokens: str | None) -> str:
         if token:
             text = text.replace(token, _REDACTED)
     return text
+
+
+def http_status(error: BaseException) -> int | None:
+    """The HTTP status code of a failed Hub call (``error.response.status_code``), or None when it has none."""
+    return getattr(getattr(error, "response", None), "status_code", None)
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -60,7 +68,7 @@ def hub_error(
     )
 
     where = f"{repo_id}@{revision}" if revision else repo_id
-    status = getattr(getattr(error, "response", None), "status_code", None)
+    status = http_status(error)
     kind: type[HubError] = HubError
     if isinstance(error, GatedRepoError):
         kind = AuthenticationError
@@ -107,6 +115,29 @@ def hub_error(
             detail = f"{detail} ({_server_message(cause)})"
         text = f"{action} of {where} failed: {detail}"
     return kind(redact(text, token))
+
+
+@contextlib.contextmanager
+def hub_errors(*, action: str, repo_id: str, revision: str | None = None, token: str | None = None) -> Iterator[None]:
+    """Raise what ``huggingface_hub`` / HTTP raise inside the block as :func:`hub_error` does.
+
+    This package's own errors (:class:`~yolo_transformers.errors.YoloTransformersError`) pass through unchanged.
+
+    Args:
+        action: What the block does, e.g. ``"push"`` or ``"download"``.
+        repo_id: The repository, for the message.
+        revision: The revision, for the message.
+        token: The token in use; removed from the message if the server echoed it.
+
+    Raises:
+        HubError: Anything else raised in the block, translated (the original is its ``__cause__``).
+    """
+    try:
+        yield
+    except YoloTransformersError:
+        raise
+    except Exception as error:  # noqa: BLE001 - huggingface_hub / HTTP errors become typed HubErrors
+        raise hub_error(error, action=action, repo_id=repo_id, revision=revision, token=token) from error
 
 
 def _is_connection_error(error: BaseException) -> bool:

@@ -12,18 +12,18 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import YoloTransformersError
-from .errors import hub_error
 from .auth import resolve_token
+from .client import LIBRARY_TAG, hub_client
+from .errors import hub_errors
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 __all__ = ["LIBRARY_TAG", "ModelListing", "list_models"]
 
 logger = logging.getLogger(__name__)
-
-#: The tag every card written by this library carries; :func:`list_models` filters on it.
-LIBRARY_TAG = "yolo-transformers"
 
 #: Ultralytics task names, as they appear among card tags.
 _TASKS = ("detect", "segment", "semantic", "depth", "classify", "pose", "obb")
@@ -81,30 +81,24 @@ def list_models(author: str, *, search: str | None = None, token: str | None = N
     Raises:
         HubError: The Hub cannot be reached or refused the listing.
     """
-    from huggingface_hub import HfApi
-
     token_value = resolve_token(token)
-    api = HfApi(token=token_value)
-    try:
+    api = hub_client(token_value)
+    with hub_errors(action="list models", repo_id=author, token=token_value):
         infos = list(api.list_models(author=author, filter=LIBRARY_TAG, search=search, expand=list(_EXPAND)))
-    except YoloTransformersError:
-        raise
-    except Exception as error:  # noqa: BLE001
-        raise hub_error(error, action="list models", repo_id=author, token=token_value) from error
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        rows = list(pool.map(lambda info: _row(info, token_value), infos))
+        rows = list(pool.map(lambda info: _row(info, api), infos))
     epoch = datetime.min
     return sorted(rows, key=lambda row: (row.last_modified or epoch).replace(tzinfo=None), reverse=True)
 
 
-def _row(info: Any, token: str | None) -> ModelListing:
+def _row(info: Any, api: HfApi) -> ModelListing:
     """A listing row from a ``ModelInfo``; reads ``config.json`` only when the card lacks task or classes."""
     tags = list(info.tags or [])
     card = _card_dict(info.card_data)
     task = card.get("task") if card.get("task") in _TASKS else _task_from_tags(tags, info.pipeline_tag)
     num_classes = _int_or_none(card.get("num_classes"))
     if num_classes is None or task is None:
-        config = _read_config(info.id, token)
+        config = _read_config(api, info.id)
         task = task or config.get("task")
         labels = config.get("id2label")
         if num_classes is None and isinstance(labels, dict):
@@ -136,12 +130,10 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _read_config(repo_id: str, token: str | None) -> dict[str, Any]:
+def _read_config(api: HfApi, repo_id: str) -> dict[str, Any]:
     """The repo's ``config.json`` on ``main`` as a dict; ``{}`` if it cannot be read (logged)."""
-    from huggingface_hub import hf_hub_download
-
     try:
-        path = hf_hub_download(repo_id, "config.json", token=token)
+        path = api.hf_hub_download(repo_id, "config.json")
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except Exception as error:  # noqa: BLE001 - one unreadable repo must not break the listing

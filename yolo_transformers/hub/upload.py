@@ -16,9 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..errors import HubConflictError, HubError, YoloTransformersError
-from .errors import hub_error
-from .auth import ResolvedToken, check_write_access, require_token
+from .auth import check_write_access, require_token
+from .client import (
+    CARD_FILENAME,
+    CONFLICT_RETRIES,
+    branch_url,
+    commit_retrying_on_conflict,
+    create_tag,
+    ensure_branch,
+    ensure_repo,
+    hub_client,
+)
+from .errors import hub_errors
 from .staging import ModelSource, StagedModel, default_commit_message, stage_model
 
 if TYPE_CHECKING:
@@ -27,9 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["UploadResult", "upload_model"]
 
 logger = logging.getLogger(__name__)
-
-_CARD = "README.md"
-_CONFLICT_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class UploadResult:
         """The pull request, or the repository at the pushed branch."""
         if self.pr_url:
             return self.pr_url
-        return self.repo_url if self.revision == "main" else f"{self.repo_url}/tree/{self.revision}"
+        return branch_url(self.repo_url, self.revision)
 
     def __str__(self) -> str:
         return self.url
@@ -113,16 +119,16 @@ def upload_model(
         HubError: Any other Hub failure; the repository is left at its previous commit.
     """
     resolved = require_token(token)
-    api = _client(resolved)
+    api = hub_client(resolved.value)
     repo_id = check_write_access(api, repo_id, resolved)
     branch = revision or "main"
     with tempfile.TemporaryDirectory(prefix="yolo-hf-push-") as scratch:
         staged = stage_model(model, Path(scratch), verify_images=verify_images)
         title, description = default_commit_message(staged)
-        try:
-            _create_repo(api, repo_id, private)
+        with hub_errors(action="push", repo_id=repo_id, revision=branch, token=resolved.value):
+            ensure_repo(api, repo_id, private=private)
             if branch != "main":
-                _ensure_branch(api, repo_id, branch)
+                ensure_branch(api, repo_id, branch)
             info, card_written, state = _commit_with_retries(
                 api, repo_id, branch, staged,
                 message=commit_message or title,
@@ -130,11 +136,7 @@ def upload_model(
                 create_pr=create_pr, overwrite_card=overwrite_card, card_tags=card_tags,
             )  # fmt: skip
             if tag:
-                _create_tag(api, repo_id, tag, info.oid, message=commit_message or title)
-        except YoloTransformersError:
-            raise
-        except Exception as error:  # noqa: BLE001 - huggingface_hub / HTTP errors become typed HubErrors
-            raise hub_error(error, action="push", repo_id=repo_id, revision=branch, token=resolved.value) from error
+                create_tag(api, repo_id, tag, info.oid, message=commit_message or title)
     result = UploadResult(
         repo_id=repo_id,
         revision=branch,
@@ -154,41 +156,6 @@ def upload_model(
     return result
 
 
-def _client(token: ResolvedToken) -> HfApi:
-    from huggingface_hub import HfApi
-
-    from ..version import __version__
-
-    return HfApi(token=token.value, library_name="yolo_transformers", library_version=__version__)
-
-
-def _create_repo(api: HfApi, repo_id: str, private: bool) -> None:
-    """Create the repo unless it exists.
-
-    A token scoped to one existing repo may not create repos in its namespace, and the Hub can answer 403 rather
-    than 409 then; such a push proceeds when the repo exists (the commit itself is the authority).
-    """
-    from huggingface_hub.errors import HfHubHTTPError
-
-    try:
-        api.create_repo(repo_id, private=private, exist_ok=True)
-    except HfHubHTTPError as error:
-        if getattr(error.response, "status_code", None) != 403 or not api.repo_exists(repo_id):
-            raise
-        logger.debug("cannot create %s (403) but it exists: pushing to it", repo_id)
-
-
-def _ensure_branch(api: HfApi, repo_id: str, branch: str) -> None:
-    """Create ``branch`` from ``main`` unless it exists."""
-    from huggingface_hub.errors import RevisionNotFoundError
-
-    try:
-        api.model_info(repo_id, revision=branch)
-    except RevisionNotFoundError:
-        logger.info("creating branch %s of %s from main", branch, repo_id)
-        api.create_branch(repo_id, branch=branch, revision="main", exist_ok=True)
-
-
 @dataclass(frozen=True)
 class _RemoteState:
     head: str
@@ -200,7 +167,7 @@ def _remote_state(api: HfApi, repo_id: str, branch: str) -> _RemoteState:
     """The branch head, whether it has a README.md, and the repo's visibility."""
     info = api.model_info(repo_id, revision=branch)
     names = {sibling.rfilename for sibling in info.siblings or []}
-    return _RemoteState(str(info.sha), _CARD in names, bool(info.private))
+    return _RemoteState(str(info.sha), CARD_FILENAME in names, bool(info.private))
 
 
 def _operations(staged: StagedModel, repo_id: str, with_card: bool, card_tags: Sequence[str] | None) -> list:
@@ -229,40 +196,36 @@ def _commit_with_retries(
 
     Returns:
         The commit info, whether the card was written, and the remote state the commit was made on.
-    """
-    from huggingface_hub.errors import HfHubHTTPError
 
-    for attempt in range(_CONFLICT_RETRIES + 1):
+    Raises:
+        HubConflictError: The branch moved under every attempt; nothing was committed.
+    """
+
+    def attempt(_: int) -> tuple[CommitInfo, bool, _RemoteState]:
         state = _remote_state(api, repo_id, branch)
         with_card = overwrite_card or not state.has_card
         if not with_card:
             logger.debug("%s@%s already has a README.md: kept as is, its content may describe an earlier push "
-                        "(overwrite_card=True / --overwrite-card replaces it)", repo_id, branch)
+                         "(overwrite_card=True / --overwrite-card replaces it)", repo_id, branch)
         operations = _operations(staged, repo_id, with_card, card_tags)
-        try:
-            with _no_empty_commit_warning():  # an unchanged push is reported by UploadResult.changed instead
-                info = api.create_commit(
-                    repo_id,
-                    operations=operations,
-                    commit_message=message,
-                    commit_description=description or None,
-                    revision=branch,
-                    create_pr=create_pr,
-                    parent_commit=None if create_pr else state.head,
-                )
-        except HfHubHTTPError as error:
-            if getattr(error.response, "status_code", None) != 412:
-                raise
-            if attempt == _CONFLICT_RETRIES:
-                raise HubConflictError(
-                    f"{repo_id}@{branch} kept changing during {attempt + 1} attempts (concurrent pushes); "
-                    "nothing was committed: push again"
-                ) from error
-            logger.warning("%s@%s moved while pushing (another push landed); retrying on the new head", repo_id,
-                           branch)
-            continue
+        with _no_empty_commit_warning():  # an unchanged push is reported by UploadResult.changed instead
+            info = api.create_commit(
+                repo_id,
+                operations=operations,
+                commit_message=message,
+                commit_description=description or None,
+                revision=branch,
+                create_pr=create_pr,
+                parent_commit=None if create_pr else state.head,
+            )
         return info, with_card, state
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return commit_retrying_on_conflict(
+        attempt,
+        conflict_message=f"{repo_id}@{branch} kept changing during {CONFLICT_RETRIES + 1} attempts (concurrent "
+        "pushes); nothing was committed: push again",
+        retry_message=f"{repo_id}@{branch} moved while pushing (another push landed); retrying on the new head",
+    )
 
 
 class _DropEmptyCommitWarning(logging.Filter):
@@ -281,27 +244,3 @@ def _no_empty_commit_warning() -> Iterator[None]:
         yield
     finally:
         hf_logger.removeFilter(dropper)
-
-
-def _create_tag(api: HfApi, repo_id: str, tag: str, commit: str, *, message: str) -> None:
-    """Tag ``commit``; an existing tag on the same commit is fine (re-pushing an unchanged model).
-
-    Raises:
-        HubError: The tag exists on another commit (the push itself succeeded).
-    """
-    from huggingface_hub.errors import HfHubHTTPError
-
-    try:
-        api.create_tag(repo_id, tag=tag, revision=commit, tag_message=message)
-        return
-    except HfHubHTTPError as error:
-        if getattr(error.response, "status_code", None) != 409:
-            raise
-    refs = api.list_repo_refs(repo_id)
-    existing = next((ref.target_commit for ref in refs.tags if ref.name == tag), None)
-    if existing != commit:
-        raise HubError(
-            f"tag {tag!r} already exists in {repo_id} on commit {str(existing)[:8]}; the model was pushed as commit "
-            f"{commit[:8]} but not tagged: choose a new tag, or delete the old one with "
-            f"`hf repos tag delete {repo_id} {tag}`"
-        )
