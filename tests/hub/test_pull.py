@@ -11,14 +11,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.test_hub_support import (  # noqa: F401 - fixtures
+from tests.helpers import (
     HUB_WARNINGS,
     MODEL_FILES,
     assert_same_detections,
     detections_ours,
     detections_ultralytics,
-    model_variants,
-    pushed_checkpoint,
 )
 from yolo_transformers import YoloForObjectDetection, YoloImageProcessor
 from yolo_transformers.errors import HubError
