@@ -13,6 +13,7 @@ import pytest
 import torch
 
 __all__ = [
+    "REPO_ROOT",
     "HUB_WARNINGS",
     "MODEL_FILES",
     "WRITES",
@@ -24,6 +25,9 @@ __all__ = [
     "model_variant",
     "yolo_labels",
 ]
+
+#: The repository checkout (``pyproject.toml``, ``conversion/``, ...): tests run commands from here.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # ------------------------------------------------------------------------------------------------------------ Hub
 # huggingface_hub's LFS upload passes a file object as `data=`, which httpx deprecates: not ours to fix.

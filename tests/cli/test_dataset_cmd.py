@@ -9,13 +9,13 @@ import datasets
 import pytest
 
 from tests.data_factory import make_yolo_dataset
-from tests.helpers import assert_labels_close, image_bytes, yolo_labels
+from tests.helpers import REPO_ROOT, assert_labels_close, image_bytes, yolo_labels
 from yolo_transformers.cli import main
 from yolo_transformers.data import read_metadata
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
 
-_RECIPE = Path(__file__).resolve().parents[1] / "conversion" / "publish_dataset.py"
+_RECIPE = REPO_ROOT / "conversion" / "publish_dataset.py"
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from yolo_transformers import CheckpointError, YoloForObjectDetection
 from yolo_transformers.convert.checkpoint import load_checkpoint
 from yolo_transformers.convert import convert_checkpoint
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_trained_checkpoint_parity_report(tiny_detector_pt, shapes_images, tmp_path):

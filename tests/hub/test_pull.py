@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from tests.helpers import (
     HUB_WARNINGS,
     MODEL_FILES,
+    REPO_ROOT,
     assert_same_detections,
     detections_ours,
     detections_ultralytics,
@@ -23,7 +24,6 @@ from yolo_transformers.errors import HubError
 from yolo_transformers.hub import download_model, upload_model
 
 pytestmark = HUB_WARNINGS
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_pushed_checkpoint_pulls_into_transformers_and_ultralytics_with_identical_detections(
