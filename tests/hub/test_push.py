@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard, hf_hub_download
 
-from tests.test_hub_support import HUB_WARNINGS, MODEL_FILES, model_variants, pushed_checkpoint  # noqa: F401 - fixtures
+from tests.helpers import HUB_WARNINGS, MODEL_FILES
 from yolo_transformers import YoloForObjectDetection
 from yolo_transformers.errors import HubConflictError, HubError
 from yolo_transformers.hub import upload_model

@@ -9,13 +9,13 @@ import datasets
 import pytest
 
 from tests.data_factory import make_yolo_dataset
-from tests.test_data_roundtrip import _assert_labels_close, _images, _labels
+from tests.helpers import REPO_ROOT, assert_labels_close, image_bytes, yolo_labels
 from yolo_transformers.cli import main
 from yolo_transformers.data import read_metadata
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
 
-_RECIPE = Path(__file__).resolve().parents[1] / "conversion" / "publish_dataset.py"
+_RECIPE = REPO_ROOT / "conversion" / "publish_dataset.py"
 
 
 @pytest.fixture
@@ -75,8 +75,8 @@ def test_push_and_pull(hub_server, hub_repo_name, source, tmp_path, capfd):
                  "--token", token]) == 0
     out = capfd.readouterr()
     assert out.out.strip() == str((tmp_path / "pulled" / "data.yaml").resolve()) and token not in out.out + out.err
-    assert _images(tmp_path / "pulled" / "images") == _images(source.parent / "images")
-    _assert_labels_close(_labels(tmp_path / "pulled"), _labels(source.parent))
+    assert image_bytes(tmp_path / "pulled" / "images") == image_bytes(source.parent / "images")
+    assert_labels_close(yolo_labels(tmp_path / "pulled"), yolo_labels(source.parent))
 
     assert main(["dataset", "pull", "--repo", repo_id, "--output", str(tmp_path / "bob"),
                  "--token", hub_server.token("bob")]) == 1

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from tests.fixtures.tiny_detector import IMAGE_SIZE, shapes_dataset_dir
+from tests.fixtures.tiny_detector import IMAGE_SIZE
 from yolo_transformers import YoloForObjectDetection, evaluate
 from yolo_transformers.errors import DatasetFormatError
 from yolo_transformers.training.evaluation import record_metrics, ultralytics_metrics
@@ -24,21 +24,21 @@ SETTINGS = {"imgsz": IMAGE_SIZE, "batch": 8, "conf": 0.001, "iou": 0.7, "max_det
 
 
 @pytest.fixture(scope="module")
-def ultralytics_val(tiny_detector_pt, tmp_path_factory) -> dict[str, float]:
+def ultralytics_val(tiny_detector_pt, shapes_dataset, tmp_path_factory) -> dict[str, float]:
     from ultralytics import YOLO
 
     results = YOLO(str(tiny_detector_pt)).val(
-        data=str(shapes_dataset_dir() / "data.yaml"), split="val", rect=False, plots=False, device="cpu",
+        data=str(shapes_dataset / "data.yaml"), split="val", rect=False, plots=False, device="cpu",
         verbose=False, project=str(tmp_path_factory.mktemp("ul-val")), **SETTINGS,
     )  # fmt: skip
     return results.results_dict
 
 
 @pytest.fixture(scope="module")
-def shapes_val():
+def shapes_val(shapes_dataset):
     from yolo_transformers.data import load_yolo_dataset
 
-    return load_yolo_dataset(shapes_dataset_dir())["val"]
+    return load_yolo_dataset(shapes_dataset)["val"]
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +66,9 @@ def test_metrics_are_coco_keys_in_unit_range(our_metrics):
     assert our_metrics["mAP50"] >= our_metrics["mAP75"] >= our_metrics["mAP50-95"] - 0.2
 
 
-def test_dataset_dict_and_folder_pick_the_validation_split(converted_tiny_detector, our_metrics):
+def test_dataset_dict_and_folder_pick_the_validation_split(converted_tiny_detector, our_metrics, shapes_dataset):
     model = YoloForObjectDetection.from_pretrained(converted_tiny_detector)
-    from_folder = evaluate(model, shapes_dataset_dir(), batch_size=16)
+    from_folder = evaluate(model, shapes_dataset, batch_size=16)
     assert from_folder == pytest.approx(our_metrics, abs=1e-6)  # batch 16 vs 8: float32 noise only
     with pytest.raises(DatasetFormatError, match="no split 'test'"):
         evaluate(model, {"train": None}, split="test")
@@ -92,13 +92,13 @@ def test_record_metrics_feeds_the_model_card(converted_tiny_detector, our_metric
     assert results["mAP50-95"] == pytest.approx(our_metrics["mAP50-95"], abs=1e-5)
 
 
-def test_cli_eval_prints_the_metrics(converted_tiny_detector, our_metrics, capsys):
+def test_cli_eval_prints_the_metrics(converted_tiny_detector, our_metrics, shapes_dataset, capsys):
     from yolo_transformers.cli import main
 
-    assert main(["eval", str(converted_tiny_detector), str(shapes_dataset_dir() / "data.yaml"), "--json"]) == 0
+    assert main(["eval", str(converted_tiny_detector), str(shapes_dataset / "data.yaml"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == pytest.approx(our_metrics, abs=1e-9)
 
-    assert main(["eval", str(converted_tiny_detector), str(shapes_dataset_dir()), "--split", "val"]) == 0
+    assert main(["eval", str(converted_tiny_detector), str(shapes_dataset), "--split", "val"]) == 0
     table = capsys.readouterr().out
     assert "mAP50-95" in table and f"{our_metrics['mAP50-95']:.4f}" in table and "images     16" in table

@@ -30,9 +30,9 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import get_session
 
+from tests.helpers import REPO_ROOT
 from tests.hub_server import HubServer
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # huggingface_hub's LFS upload passes a file object as `data=`, which httpx2 deprecates: not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")

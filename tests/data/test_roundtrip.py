@@ -10,35 +10,11 @@ import pytest
 import yaml
 
 from tests.data_factory import CLASS_NAMES, FLIP_IDX, KPT_SHAPE, make_yolo_dataset
+from tests.helpers import assert_labels_close, image_bytes, yolo_labels
 from yolo_transformers.data import features_for_task, load_yolo_dataset, read_metadata, to_yolo_folder
 from yolo_transformers.errors import DatasetFormatError
 
 TASKS = ["detect", "segment", "pose", "obb"]
-
-
-def _labels(folder: Path) -> dict[str, list[list[float]]]:
-    """Label rows per image (relative path without suffix); a missing label file equals an empty one."""
-    out = {}
-    for image in sorted((folder / "images").rglob("*.*")):
-        rel = image.relative_to(folder / "images").with_suffix("")
-        label = (folder / "labels" / rel).with_suffix(".txt")
-        text = label.read_text() if label.exists() else ""
-        out[str(rel)] = [[float(v) for v in line.split()] for line in text.splitlines() if line.strip()]
-    return out
-
-
-def _images(folder: Path) -> dict[str, bytes]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix in {".jpg", ".png"})
-    return {str(p.relative_to(folder)): p.read_bytes() for p in files}
-
-
-def _assert_labels_close(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        assert len(a[key]) == len(b[key]), key
-        for ra, rb in zip(a[key], b[key]):
-            assert len(ra) == len(rb) and ra[0] == rb[0], key
-            np.testing.assert_allclose(ra, rb, atol=1e-6, rtol=0, err_msg=key)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +39,8 @@ def test_roundtrip_detection_tasks(made, task, tmp_path):
 
     out_yaml = to_yolo_folder(ds, tmp_path / "out")
     assert out_yaml == tmp_path / "out" / "data.yaml"
-    assert _images(tmp_path / "out" / "images") == _images(data_yaml.parent / "images")
-    _assert_labels_close(_labels(tmp_path / "out"), _labels(data_yaml.parent))
+    assert image_bytes(tmp_path / "out" / "images") == image_bytes(data_yaml.parent / "images")
+    assert_labels_close(yolo_labels(tmp_path / "out"), yolo_labels(data_yaml.parent))
     written = yaml.safe_load(out_yaml.read_text())
     assert written["names"] == dict(enumerate(CLASS_NAMES)) and written["task"] == task
     if task == "pose":
@@ -92,8 +68,8 @@ def test_roundtrip_classify(made, tmp_path):
     assert read_metadata(ds).task == "classify" and ds["train"].features["label"].names == CLASS_NAMES
     out = to_yolo_folder(ds, tmp_path / "out")
     assert out == tmp_path / "out"
-    original = {k: v for k, v in _images(made["classify"]).items()}
-    exported = {k: v for k, v in _images(out).items()}
+    original = {k: v for k, v in image_bytes(made["classify"]).items()}
+    exported = {k: v for k, v in image_bytes(out).items()}
     assert exported == original  # same split/class/file layout, same bytes
     again = load_yolo_dataset(out, cache_dir=tmp_path / "cache")
     assert again["val"]["label"] == ds["val"]["label"]

@@ -17,13 +17,14 @@ import yaml
 from huggingface_hub import ModelCard
 
 from tests.fixtures.tiny_detector import make_shapes_dataset
+from tests.helpers import HUB_WARNINGS
 from yolo_transformers import YoloForObjectDetection, YoloImageProcessor, evaluate
 from yolo_transformers.training.evaluation import record_metrics
 from yolo_transformers.training import DetectionTransform, EndToEndLossSchedule, collate_fn
 
 logger = logging.getLogger(__name__)
 
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
+pytestmark = HUB_WARNINGS
 
 
 def _swapped_shapes_dataset(root: Path) -> Path:

@@ -11,16 +11,14 @@ import yaml
 from huggingface_hub import CommitOperationAdd, DatasetCard
 
 from tests.data_factory import CLASS_NAMES, make_coco_dataset, make_yolo_dataset
-from tests.test_data_roundtrip import _assert_labels_close, _images, _labels
+from tests.helpers import HUB_WARNINGS, WRITES, assert_labels_close, image_bytes, yolo_labels
 from yolo_transformers.cards import generate_dataset_card
 from yolo_transformers.data import from_coco, load_yolo_dataset, read_metadata
 from yolo_transformers.hub import pull_dataset, push_dataset
 from yolo_transformers.cards.dataset_card import dataset_stats, resolve_license
 from yolo_transformers.errors import AuthenticationError, DatasetFormatError, HubError
 
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
-
-_WRITES = {"create_repo", "preupload", "lfs_batch", "lfs_upload", "lfs_verify", "commit", "branch", "tag"}
+pytestmark = HUB_WARNINGS
 
 
 def _source(root: Path, task: str, **kwargs) -> Path:
@@ -63,8 +61,8 @@ def test_push_load_pull_round_trip(hub_server, hub_repo_name, tmp_path, task):
 
     data_yaml = pull_dataset(repo_id, tmp_path / "pulled", token=token)
     assert data_yaml == (tmp_path / "pulled" / "data.yaml").resolve()
-    assert _images(data_yaml.parent / "images") == _images(source.parent / "images")
-    _assert_labels_close(_labels(data_yaml.parent), _labels(source.parent))
+    assert image_bytes(data_yaml.parent / "images") == image_bytes(source.parent / "images")
+    assert_labels_close(yolo_labels(data_yaml.parent), yolo_labels(source.parent))
     assert yaml.safe_load(data_yaml.read_text())["names"] == dict(enumerate(CLASS_NAMES))
 
 
@@ -83,7 +81,7 @@ def test_branch_and_tag(hub_server, hub_repo_name, tmp_path):
     loaded = datasets.load_dataset(repo_id, revision="v1.0", token=token)
     assert read_metadata(loaded).kpt_shape == [4, 3]
     pulled = pull_dataset(repo_id, tmp_path / "pulled", revision="v1.0", token=token)
-    assert _images(pulled.parent / "images") == _images(source.parent / "images")
+    assert image_bytes(pulled.parent / "images") == image_bytes(source.parent / "images")
 
     # unchanged data: no new commit, and the tag already on that commit is fine
     with hub_server.capture_requests() as seen:
@@ -117,7 +115,7 @@ def test_private_dataset_is_refused_to_other_users(hub_server, hub_repo_name, tm
         with pytest.raises(AuthenticationError, match="cannot write to the namespace 'alice'") as error:
             push_dataset(source, repo_id, token=bob_write, cache_dir=tmp_path / "c")
     assert bob_write not in str(error.value)
-    assert not {r.route for r in seen} & _WRITES
+    assert not {r.route for r in seen} & WRITES
 
 
 def test_fine_grained_token_scoped_to_the_dataset_repo(hub_server, hub_repo_name, tmp_path):
@@ -291,7 +289,7 @@ def test_offline_pull_is_served_from_the_cache(hub_server, hub_repo_name, tmp_pa
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     with hub_server.capture_requests() as seen:
         pulled = pull_dataset(repo_id, tmp_path / "offline", token=token)
-    assert seen == [] and _images(pulled.parent / "images") == _images(source.parent / "images")
+    assert seen == [] and image_bytes(pulled.parent / "images") == image_bytes(source.parent / "images")
 
 
 @pytest.mark.parametrize("task", ["detect", "segment", "pose", "obb", "classify"])

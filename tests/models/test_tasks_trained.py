@@ -11,7 +11,6 @@ import pytest
 import torch
 from transformers import AutoImageProcessor, AutoModel, pipeline
 
-from tests.fixtures.tiny_tasks import converted_task_model, trained_task_checkpoint, trained_task_images
 from yolo_transformers import YoloClassificationImageProcessor, YoloForImageClassification, YoloForPoseEstimation
 from yolo_transformers.convert.reference import read_image_bgr
 from yolo_transformers.convert.parity import compare_task_results, our_task_results
@@ -28,7 +27,7 @@ def _reference_yolo(checkpoint):
 
 
 @pytest.fixture(scope="module")
-def classifier():
+def classifier(converted_task_model, trained_task_checkpoint, trained_task_images):
     images = trained_task_images("classify")
     return converted_task_model(trained_task_checkpoint("classify"), images=images[:3]), images
 
@@ -65,7 +64,9 @@ def test_image_classification_pipeline_agrees_with_ultralytics_top5(classifier):
         assert top["labels"].tolist() == list(reference.top5)
 
 
-def test_trained_pose_model_keeps_keypoint_shape_and_names():
+def test_trained_pose_model_keeps_keypoint_shape_and_names(
+    converted_task_model, trained_task_checkpoint, trained_task_images
+):
     result = converted_task_model(trained_task_checkpoint("pose"), images=trained_task_images("pose")[:2])
     assert result.report.passed, result.report.summary()
     config = AutoModel.from_pretrained(result.output_dir).config
@@ -85,7 +86,9 @@ def test_trained_pose_model_keeps_keypoint_shape_and_names():
     assert total >= 5
 
 
-def test_trained_segmentation_masks_match_ultralytics():
+def test_trained_segmentation_masks_match_ultralytics(
+    converted_task_model, trained_task_checkpoint, trained_task_images
+):
     images = trained_task_images("segment")
     result = converted_task_model(trained_task_checkpoint("segment"), images=images[:2])
     assert result.report.passed, result.report.summary()
@@ -102,7 +105,7 @@ def test_trained_segmentation_masks_match_ultralytics():
     assert total >= 5
 
 
-def test_mask_threshold_is_a_probability_cut():
+def test_mask_threshold_is_a_probability_cut(converted_task_model, trained_task_checkpoint, trained_task_images):
     images = trained_task_images("segment")
     result = converted_task_model(trained_task_checkpoint("segment"), images=images[:2])
     rgb = np.ascontiguousarray(read_image_bgr(images[0])[..., ::-1])

@@ -8,7 +8,6 @@ import shutil
 import pytest
 import torch
 
-from tests.fixtures.tiny_tasks import converted_task_model
 from yolo_transformers import (
     ConfigError,
     TaskMismatchError,
@@ -45,7 +44,7 @@ def test_unsupported_checkpoints_are_refused_naming_the_task_and_what_is_support
     assert what in capsys.readouterr().err
 
 
-def test_a_folder_of_another_task_is_refused_by_a_task_class(tmp_path):
+def test_a_folder_of_another_task_is_refused_by_a_task_class(tmp_path, converted_task_model):
     folder = converted_task_model("yolo11n-seg.yaml").output_dir
     with pytest.raises(TaskMismatchError, match="describes a 'segment' model but YoloForSemanticSegmentation serves"):
         YoloForSemanticSegmentation.from_pretrained(folder)
@@ -54,7 +53,7 @@ def test_a_folder_of_another_task_is_refused_by_a_task_class(tmp_path):
         YoloForPoseEstimation(config)
 
 
-def test_pose_config_whose_kpt_shape_disagrees_with_the_architecture(tmp_path):
+def test_pose_config_whose_kpt_shape_disagrees_with_the_architecture(tmp_path, converted_task_model):
     folder = tmp_path / "pose"
     shutil.copytree(converted_task_model("yolo11n-pose.yaml").output_dir, folder)
     config = json.loads((folder / "config.json").read_text())
@@ -65,7 +64,7 @@ def test_pose_config_whose_kpt_shape_disagrees_with_the_architecture(tmp_path):
         YoloForPoseEstimation.from_pretrained(folder)
 
 
-def test_post_processing_the_wrong_outputs_is_a_clear_error():
+def test_post_processing_the_wrong_outputs_is_a_clear_error(converted_task_model):
     result = converted_task_model("yolo26n-sem.yaml")
     with torch.no_grad():
         outputs = result.model(torch.rand(1, 3, 64, 64))

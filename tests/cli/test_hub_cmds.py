@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.test_hub_support import HUB_WARNINGS, MODEL_FILES
+from tests.helpers import HUB_WARNINGS, MODEL_FILES
 from yolo_transformers.cli import main
 from yolo_transformers.hub import list_models, upload_model
 

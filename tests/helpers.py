@@ -1,6 +1,6 @@
-"""Shared helpers and fixtures of the ``test_hub_*`` modules (no tests here).
+"""Helpers shared by several test modules (no tests, no fixtures: those live in ``tests/fixtures/plugin.py``).
 
-Everything talks to the local Hub (``tests.hub_server``) over HTTP with the real ``huggingface_hub`` client.
+Test modules import from here, never from each other.
 """
 
 from __future__ import annotations
@@ -12,10 +12,30 @@ import numpy as np
 import pytest
 import torch
 
+__all__ = [
+    "REPO_ROOT",
+    "HUB_WARNINGS",
+    "MODEL_FILES",
+    "WRITES",
+    "assert_labels_close",
+    "assert_same_detections",
+    "detections_ours",
+    "detections_ultralytics",
+    "image_bytes",
+    "model_variant",
+    "yolo_labels",
+]
+
+#: The repository checkout (``pyproject.toml``, ``conversion/``, ...): tests run commands from here.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# ------------------------------------------------------------------------------------------------------------ Hub
 # huggingface_hub's LFS upload passes a file object as `data=`, which httpx deprecates: not ours to fix.
 HUB_WARNINGS = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
 
+#: The files a converted model folder holds.
 MODEL_FILES = {"config.json", "model.safetensors", "preprocessor_config.json"}
+#: Routes of the local Hub that change a repository.
 WRITES = {"create_repo", "preupload", "lfs_batch", "lfs_upload", "lfs_verify", "commit", "branch", "tag"}
 
 
@@ -66,30 +86,29 @@ def model_variant(folder: Path, output: Path, seed: int) -> Path:
     return output
 
 
-@pytest.fixture(scope="session")
-def model_variants(converted_tiny_detector: Path, tmp_path_factory: pytest.TempPathFactory):
-    """``model_variants(i)`` -> a folder with weights different from the tiny detector's and from each other's."""
-    root = tmp_path_factory.mktemp("variants")
-    made: dict[int, Path] = {}
-
-    def make(seed: int) -> Path:
-        if seed not in made:
-            made[seed] = model_variant(converted_tiny_detector, root / f"variant-{seed}", seed)
-        return made[seed]
-
-    return make
+# ------------------------------------------------------------------------------------------------------ YOLO folders
+def yolo_labels(folder: Path) -> dict[str, list[list[float]]]:
+    """Label rows per image (relative path without suffix); a missing label file equals an empty one."""
+    out = {}
+    for image in sorted((folder / "images").rglob("*.*")):
+        rel = image.relative_to(folder / "images").with_suffix("")
+        label = (folder / "labels" / rel).with_suffix(".txt")
+        text = label.read_text() if label.exists() else ""
+        out[str(rel)] = [[float(v) for v in line.split()] for line in text.splitlines() if line.strip()]
+    return out
 
 
-@pytest.fixture(scope="session")
-def pushed_checkpoint(hub_server, tiny_detector_pt: Path, shapes_images: list[Path]):
-    """The tiny detector's ``.pt`` pushed (converted and verified on the way) to a fresh public repo of alice.
+def image_bytes(folder: Path) -> dict[str, bytes]:
+    """The bytes of every ``.jpg`` / ``.png`` under ``folder``, keyed by relative path."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix in {".jpg", ".png"})
+    return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 
-    Returns:
-        The :class:`~yolo_transformers.hub.UploadResult`.
-    """
-    import uuid
 
-    from yolo_transformers.hub import upload_model
-
-    repo_id = f"alice/pushed-checkpoint-{uuid.uuid4().hex[:8]}"
-    return upload_model(tiny_detector_pt, repo_id, token=hub_server.token("alice"), verify_images=shapes_images[:2])
+def assert_labels_close(a: dict, b: dict) -> None:
+    """Two :func:`yolo_labels` results: same images, rows and classes, coordinates within 1e-6."""
+    assert a.keys() == b.keys()
+    for key in a:
+        assert len(a[key]) == len(b[key]), key
+        for ra, rb in zip(a[key], b[key]):
+            assert len(ra) == len(rb) and ra[0] == rb[0], key
+            np.testing.assert_allclose(ra, rb, atol=1e-6, rtol=0, err_msg=key)

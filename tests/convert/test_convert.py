@@ -14,7 +14,6 @@ from yolo_transformers import CheckpointError, YoloForObjectDetection
 from yolo_transformers.convert.checkpoint import load_checkpoint
 from yolo_transformers.convert import convert_checkpoint
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_trained_checkpoint_parity_report(tiny_detector_pt, shapes_images, tmp_path):
@@ -70,9 +69,7 @@ def test_half_precision_output_dtype(tiny_detector_pt, shapes_images, tmp_path):
 
 
 @pytest.mark.parametrize("release", ["8.1.47", "8.2.103", "8.3.40"])
-def test_checkpoints_of_older_releases(release, tmp_path):
-    from tests.fixtures.legacy_checkpoints import legacy_checkpoint
-
+def test_checkpoints_of_older_releases(release, legacy_checkpoint, tmp_path):
     try:
         checkpoint = legacy_checkpoint(release)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:

@@ -9,7 +9,7 @@ import pytest
 from huggingface_hub import constants
 
 from tests.hub_server.fixtures import HF_HOME
-from tests.test_hub_support import HUB_WARNINGS, WRITES
+from tests.helpers import HUB_WARNINGS, WRITES
 from yolo_transformers.cli import main
 from yolo_transformers.errors import AuthenticationError
 from yolo_transformers.hub import resolve_token, upload_model

@@ -11,21 +11,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.test_hub_support import (  # noqa: F401 - fixtures
+from tests.helpers import (
     HUB_WARNINGS,
     MODEL_FILES,
+    REPO_ROOT,
     assert_same_detections,
     detections_ours,
     detections_ultralytics,
-    model_variants,
-    pushed_checkpoint,
 )
 from yolo_transformers import YoloForObjectDetection, YoloImageProcessor
 from yolo_transformers.errors import HubError
 from yolo_transformers.hub import download_model, upload_model
 
 pytestmark = HUB_WARNINGS
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_pushed_checkpoint_pulls_into_transformers_and_ultralytics_with_identical_detections(

@@ -15,7 +15,6 @@ import pytest
 import torch
 from transformers import AutoImageProcessor, AutoModel
 
-from tests.fixtures.tiny_tasks import converted_task_model, small_image
 from yolo_transformers import (
     YoloClassificationImageProcessor,
     YoloForDepthEstimation,
@@ -54,7 +53,7 @@ def _reference_yolo(checkpoint):
         return YOLO(str(checkpoint))
 
 
-def _low_threshold_parity(result, end_to_end: bool = False):
+def _low_threshold_parity(result, image_path, end_to_end: bool = False):
     """Ours (reloaded through the Auto classes) against ``YOLO.predict`` at a very low threshold, at 320 px."""
     model = AutoModel.from_pretrained(result.output_dir).eval()
     processor = AutoImageProcessor.from_pretrained(result.output_dir)
@@ -65,7 +64,7 @@ def _low_threshold_parity(result, end_to_end: bool = False):
         kwargs["conf"] = LOW_CONF
     if end_to_end:
         kwargs["nms"] = False
-    image = read_image_bgr(small_image())
+    image = read_image_bgr(image_path)
     reference = ultralytics_task_results(_reference_yolo(result.checkpoint.path), image, task, **kwargs)
     ours = our_task_results(model, processor, image, LOW_CONF)
     return compare_task_results(reference, ours, task, "bus-crop")
@@ -92,7 +91,7 @@ def _assert_parity(parity, task: str) -> None:
 
 
 @pytest.mark.parametrize(("model_yaml", "task"), MODELS)
-def test_task_converts_reloads_and_matches_ultralytics(model_yaml, task):
+def test_task_converts_reloads_and_matches_ultralytics(model_yaml, task, converted_task_model, small_image):
     result = converted_task_model(model_yaml)
     assert result.report.passed, result.report.summary()
     assert result.report.raw_max_abs_diff <= 1e-4
@@ -104,37 +103,37 @@ def test_task_converts_reloads_and_matches_ultralytics(model_yaml, task):
     expected = YoloClassificationImageProcessor if task == "classify" else YoloImageProcessor
     assert type(processor) is expected and processor.task == task
     assert getattr(processor, "scale_fill", False) is (task == "depth")
-    rgb = read_image_bgr(small_image())[..., ::-1].copy()
+    rgb = read_image_bgr(small_image)[..., ::-1].copy()
     pixel_values = processor(images=rgb, return_tensors="pt")["pixel_values"]
     with torch.no_grad():
         for ours, theirs in zip(reloaded(pixel_values).to_tuple(), result.model(pixel_values).to_tuple()):
             torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
-    _assert_parity(_low_threshold_parity(result), task)
+    _assert_parity(_low_threshold_parity(result, small_image), task)
 
 
 @pytest.mark.parametrize("model_yaml", ["yolo26n-seg.yaml", "yolo26n-pose.yaml", "yolo26n-obb.yaml"])
-def test_end_to_end_task_heads_match_ultralytics_nms_free_predict(model_yaml):
+def test_end_to_end_task_heads_match_ultralytics_nms_free_predict(model_yaml, converted_task_model, small_image):
     result = converted_task_model(model_yaml, end_to_end=True)
     assert result.model.config.end_to_end and result.processor.end_to_end
     assert result.report.passed, result.report.summary()
-    parity = _low_threshold_parity(result, end_to_end=True)
+    parity = _low_threshold_parity(result, small_image, end_to_end=True)
     assert parity.reference_count == 300  # the one-to-one head keeps its top 300 above the threshold
     _assert_parity(parity, result.model.config.task)
 
 
 # ------------------------------------------------------------------ same head tensor, Ultralytics' own functions
-def _inputs(result):
+def _inputs(result, image_path):
     processor = copy.deepcopy(result.processor)
     processor.image_size = IMGSZ
-    rgb = read_image_bgr(small_image())[..., ::-1].copy()
+    rgb = read_image_bgr(image_path)[..., ::-1].copy()
     return processor, rgb, processor(images=rgb, return_tensors="pt")["pixel_values"]
 
 
-def test_instance_masks_equal_ultralytics_functions_on_the_same_tensor():
+def test_instance_masks_equal_ultralytics_functions_on_the_same_tensor(converted_task_model, small_image):
     from ultralytics.utils import nms, ops
 
     result = converted_task_model("yolo11n-seg.yaml")
-    processor, rgb, pixel_values = _inputs(result)
+    processor, rgb, pixel_values = _inputs(result, small_image)
     with torch.no_grad():
         outputs = result.model(pixel_values)
         prediction, prototypes = result.model.ultralytics_outputs(pixel_values)
@@ -154,11 +153,11 @@ def test_instance_masks_equal_ultralytics_functions_on_the_same_tensor():
         assert bool(ours["masks"][info["id"]][segmentation == info["id"]].all())
 
 
-def test_keypoints_equal_ultralytics_functions_on_the_same_tensor():
+def test_keypoints_equal_ultralytics_functions_on_the_same_tensor(converted_task_model, small_image):
     from ultralytics.utils import nms, ops
 
     result = converted_task_model("yolo11n-pose.yaml")
-    processor, rgb, pixel_values = _inputs(result)
+    processor, rgb, pixel_values = _inputs(result, small_image)
     with torch.no_grad():
         outputs = result.model(pixel_values)
         prediction = result.model.ultralytics_outputs(pixel_values)
@@ -172,11 +171,11 @@ def test_keypoints_equal_ultralytics_functions_on_the_same_tensor():
     assert ours["keypoints"][..., 0].max() <= rgb.shape[1] and ours["keypoints"][..., 1].max() <= rgb.shape[0]
 
 
-def test_rotated_boxes_equal_ultralytics_functions_on_the_same_tensor():
+def test_rotated_boxes_equal_ultralytics_functions_on_the_same_tensor(converted_task_model, small_image):
     from ultralytics.utils import nms, ops
 
     result = converted_task_model("yolo11n-obb.yaml")
-    processor, rgb, pixel_values = _inputs(result)
+    processor, rgb, pixel_values = _inputs(result, small_image)
     with torch.no_grad():
         outputs = result.model(pixel_values)
         prediction = result.model.ultralytics_outputs(pixel_values)

@@ -1,0 +1,1 @@
+"""Tests of yolo_transformers.convert."""

@@ -1,0 +1,1 @@
+"""Security tests: hostile configs and checkpoints are refused before anything runs."""
