@@ -146,7 +146,7 @@ class EndToEndLossSchedule(TrainerCallback):
         """The model's Ultralytics criterion if it has a schedule, else None."""
         if model is None or not hasattr(model, "config"):
             return None
-        from .loss import get_criterion
+        from ..loss.yolo_loss import get_criterion
 
         criterion = get_criterion(model)
         return criterion if hasattr(criterion, "update") else None
