@@ -1,4 +1,11 @@
-"""Test-session set-up. Environment is fixed here, before any library reads it at import time."""
+"""Test-session set-up. Environment is fixed here, before any library reads it at import time.
+
+Layout: ``tests/<subpackage>/`` mirrors ``yolo_transformers/<subpackage>/`` (``tests/models/`` holds the tests of the
+top-level model, processor and config modules, ``tests/security/`` the hostile-input tests). Every fixture that
+builds a model, checkpoint or image is in ``tests/fixtures/plugin.py``; the local Hub and its fixtures are in
+``tests/hub_server/``; helpers shared by test modules are in ``tests/helpers.py`` (test modules never import each
+other); generated datasets come from ``tests/data_factory.py``.
+"""
 
 from __future__ import annotations
 
