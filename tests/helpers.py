@@ -23,6 +23,8 @@ __all__ = [
     "detections_ultralytics",
     "image_bytes",
     "model_variant",
+    "take_gradients",
+    "ultralytics_training_loss",
     "yolo_labels",
 ]
 
@@ -112,3 +114,27 @@ def assert_labels_close(a: dict, b: dict) -> None:
         for ra, rb in zip(a[key], b[key]):
             assert len(ra) == len(rb) and ra[0] == rb[0], key
             np.testing.assert_allclose(ra, rb, atol=1e-6, rtol=0, err_msg=key)
+
+
+# ------------------------------------------------------------------------------------------------------- training
+def ultralytics_training_loss(model, batch: dict) -> tuple[torch.Tensor, dict]:
+    """Ultralytics' own training loss on ``model.model``, as its trainer computes it (criterion built from
+    ``network.args``); the network is left as it was."""
+    from yolo_transformers.loss.yolo_loss import training_hyperparameters
+
+    network = model.model
+    network.args = training_hyperparameters(model.config.train_args)
+    network.criterion = None  # built from network.args by DetectionModel.loss
+    try:
+        loss, items = network.loss(batch)
+    finally:
+        del network.args
+        network.criterion = None
+    return loss.sum(), items
+
+
+def take_gradients(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of every parameter's gradient; the model's gradients are cleared."""
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    return grads

@@ -9,30 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import take_gradients, ultralytics_training_loss
 from yolo_transformers import YoloConfig, YoloForObjectDetection, YoloImageProcessor
 from yolo_transformers.errors import DatasetFormatError
 from yolo_transformers.loss.targets import detection_batch
 from yolo_transformers.loss.yolo_loss import get_criterion, training_hyperparameters
 from yolo_transformers.training import EndToEndLossSchedule, collate_fn, coco_target
-
-
-def _ultralytics_loss(model: YoloForObjectDetection, batch: dict) -> tuple[torch.Tensor, dict]:
-    """Ultralytics' own training loss on the same network, as its trainer computes it."""
-    network = model.model
-    network.args = training_hyperparameters(model.config.train_args)
-    network.criterion = None  # built from network.args by DetectionModel.loss
-    try:
-        loss, items = network.loss(batch)
-    finally:
-        del network.args
-        network.criterion = None
-    return loss.sum(), items
-
-
-def _gradients(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-    model.zero_grad(set_to_none=True)
-    return grads
 
 
 def _assert_same_gradients(ours: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> None:
@@ -89,12 +71,12 @@ def test_loss_equals_ultralytics_on_processor_labels(converted_tiny_detector, sh
 
     ours = model(**inputs)
     ours.loss.backward()
-    our_grads = _gradients(model)
+    our_grads = take_gradients(model)
 
     model.load_state_dict(state)
-    reference, items = _ultralytics_loss(model, {"img": inputs["pixel_values"], **_yolo_label_batch(images)})
+    reference, items = ultralytics_training_loss(model, {"img": inputs["pixel_values"], **_yolo_label_batch(images)})
     reference.backward()
-    reference_grads = _gradients(model)
+    reference_grads = take_gradients(model)
 
     assert ours.loss.shape == ()
     assert ours.loss.item() == pytest.approx(reference.item(), rel=1e-5)
@@ -116,13 +98,13 @@ def test_end_to_end_head_uses_ultralytics_e2e_loss(e2e_model):
     state = copy.deepcopy(model.state_dict())
     ours = model(pixel_values, labels=labels)
     ours.loss.backward()
-    our_grads = _gradients(model)
+    our_grads = take_gradients(model)
 
     model.load_state_dict(state)
     batch = {"img": pixel_values, **detection_batch(labels, "cpu")}
-    reference, items = _ultralytics_loss(model, batch)
+    reference, items = ultralytics_training_loss(model, batch)
     reference.backward()
-    reference_grads = _gradients(model)
+    reference_grads = take_gradients(model)
 
     assert type(get_criterion(model)).__name__ == "E2ELoss"
     assert ours.loss.item() == pytest.approx(reference.item(), rel=1e-5)
@@ -197,6 +179,6 @@ def test_images_without_objects_train_like_ultralytics(converted_tiny_detector):
     state = copy.deepcopy(model.state_dict())
     ours = model(pixel_values, labels=labels)
     model.load_state_dict(state)
-    reference, _ = _ultralytics_loss(model, {"img": pixel_values, **detection_batch(labels, "cpu")})
+    reference, _ = ultralytics_training_loss(model, {"img": pixel_values, **detection_batch(labels, "cpu")})
     assert ours.loss.item() == pytest.approx(reference.item(), rel=1e-5)
     assert np.isfinite(ours.loss.item()) and ours.loss_dict["box"].item() == 0.0

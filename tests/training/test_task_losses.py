@@ -8,9 +8,10 @@ import math
 import pytest
 import torch
 
+from tests.helpers import take_gradients, ultralytics_training_loss
 from yolo_transformers import YoloConfig
 from yolo_transformers.errors import DatasetFormatError
-from yolo_transformers.loss.yolo_loss import LOSS_NAMES, training_hyperparameters
+from yolo_transformers.loss.yolo_loss import LOSS_NAMES
 from yolo_transformers.auto import model_class_for_task
 
 SIZE = 64
@@ -36,34 +37,16 @@ def _model(model_yaml: str, task: str, nc: int = 2, **extra):
     return model_class_for_task(task)(config).train()
 
 
-def _ultralytics_loss(model, batch: dict) -> tuple[torch.Tensor, dict]:
-    network = model.model
-    network.args = training_hyperparameters(model.config.train_args)
-    network.criterion = None
-    try:
-        loss, items = network.loss(batch)
-    finally:
-        del network.args
-        network.criterion = None
-    return loss.sum(), items
-
-
-def _gradients(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-    model.zero_grad(set_to_none=True)
-    return grads
-
-
 def _compare(model, pixel_values, labels, batch, names):
     """Our loss == Ultralytics' loss (rel 1e-5), same loss items, and the same non-empty gradients."""
     state = copy.deepcopy(model.state_dict())  # BatchNorm statistics move in train mode: start both from the same
     ours = model(pixel_values, labels=labels)
     ours.loss.backward()
-    our_grads = _gradients(model)
+    our_grads = take_gradients(model)
     model.load_state_dict(state)
-    reference, items = _ultralytics_loss(model, {"img": pixel_values, **batch})
+    reference, items = ultralytics_training_loss(model, {"img": pixel_values, **batch})
     reference.backward()
-    reference_grads = _gradients(model)
+    reference_grads = take_gradients(model)
 
     assert ours.loss.shape == ()
     assert math.isfinite(ours.loss.item()) and ours.loss.item() > 0

@@ -106,6 +106,18 @@ def _nms_one_image(
     return KeptDetections(anchors[kept], conf[kept], labels[kept])
 
 
+def _per_image(select_one, scores: torch.Tensor, boxes: torch.Tensor, what: str, box_dim: int, conf_threshold: float,
+               iou_threshold: float, *settings) -> list[KeptDetections]:
+    """Check the thresholds and the ``(B, A, C)``/``(B, A, box_dim)`` shapes, then run ``select_one`` per image."""
+    check_thresholds(conf_threshold, iou_threshold)
+    if scores.ndim != 3 or boxes.shape[:2] != scores.shape[:2] or boxes.shape[-1] != box_dim:
+        raise ValueError(
+            f"Expected scores (B, A, C) and {what} (B, A, {box_dim}), got {tuple(scores.shape)} and "
+            f"{tuple(boxes.shape)}"
+        )
+    return [select_one(s, b, conf_threshold, iou_threshold, *settings) for s, b in zip(scores, boxes)]
+
+
 def non_max_suppression(
     scores: torch.Tensor,
     boxes: torch.Tensor,
@@ -132,15 +144,8 @@ def non_max_suppression(
     Returns:
         One :class:`KeptDetections` per image, ordered by descending score.
     """
-    check_thresholds(conf_threshold, iou_threshold)
-    if scores.ndim != 3 or boxes.shape[:2] != scores.shape[:2] or boxes.shape[-1] != 4:
-        raise ValueError(
-            f"Expected scores (B, A, C) and boxes (B, A, 4), got {tuple(scores.shape)} and {tuple(boxes.shape)}"
-        )
-    return [
-        _nms_one_image(s, b, conf_threshold, iou_threshold, max_det, agnostic, max_nms, max_wh)
-        for s, b in zip(scores, boxes)
-    ]
+    return _per_image(_nms_one_image, scores, boxes, "boxes", 4, conf_threshold, iou_threshold, max_det, agnostic,
+                      max_nms, max_wh)
 
 
 def _topk_candidates(scores: torch.Tensor, k: int, agnostic: bool) -> tuple[torch.Tensor, ...]:
@@ -249,13 +254,5 @@ def rotated_non_max_suppression(
     Returns:
         One :class:`~yolo_transformers.processing.nms.KeptDetections` per image, ordered by descending score.
     """
-    check_thresholds(conf_threshold, iou_threshold)
-    if scores.ndim != 3 or rboxes.shape[:2] != scores.shape[:2] or rboxes.shape[-1] != 5:
-        raise ValueError(
-            f"Expected scores (B, A, C) and rotated boxes (B, A, 5), got {tuple(scores.shape)} and "
-            f"{tuple(rboxes.shape)}"
-        )
-    return [
-        _rotated_nms_one_image(s, b, conf_threshold, iou_threshold, max_det, agnostic, max_nms, max_wh)
-        for s, b in zip(scores, rboxes)
-    ]
+    return _per_image(_rotated_nms_one_image, scores, rboxes, "rotated boxes", 5, conf_threshold, iou_threshold,
+                      max_det, agnostic, max_nms, max_wh)
