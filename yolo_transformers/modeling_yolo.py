@@ -42,15 +42,27 @@ def _predictor_uses_channels_last(device: torch.device) -> bool:
     )
 
 
-def _parameter_tensors(module: nn.Module) -> list[torch.Tensor]:
-    """Every parameter of ``module`` and its submodules: ``list(module.parameters())`` at a third of the cost,
-    which matters on every inference call (a shared parameter may appear twice; harmless for a cache key)."""
+def _state_tensors(module: nn.Module) -> list[torch.Tensor]:
+    """Every parameter and buffer of ``module`` and its submodules: ``list(module.parameters())`` at a third of the
+    cost, which matters on every inference call (a shared tensor may appear twice; harmless for a cache key)."""
     found, pending = [], [module]
     while pending:
         current = pending.pop()
         found.extend(p for p in current._parameters.values() if p is not None)
+        found.extend(b for b in current._buffers.values() if b is not None)
         pending.extend(child for child in current._modules.values() if child is not None)
     return found
+
+
+def _state_key(tensors: list[torch.Tensor]) -> tuple:
+    """What the fused twin depends on: device, dtype, and each tensor's storage and in-place version.
+
+    Inference tensors (made under ``torch.inference_mode()``, e.g. a model loaded there) have no version counter:
+    they can only be changed in place inside ``inference_mode``, which is not tracked (their version reads -1).
+    """
+    return (tensors[0].device, tensors[0].dtype,
+            tuple(-1 if t.is_inference() else t._version for t in tensors),
+            tuple(t.data_ptr() for t in tensors))  # fmt: skip
 
 
 class _TwinCache:
@@ -235,17 +247,16 @@ class YoloPreTrainedModel(PreTrainedModel):
     def _inference_network(self) -> nn.Module:
         """The network to run: a cached fused twin in eval/no-grad mode, else ``self.model`` itself.
 
-        The twin is rebuilt whenever a parameter changes (tracked by tensor version counters), or the device or
-        dtype changes, so it never serves stale weights. A training or grad-enabled forward drops it: what follows
+        The twin is rebuilt whenever a parameter or buffer changes (tracked by tensor version counters, so BatchNorm
+        statistics edited in place count), or the device or dtype changes, so it never serves stale weights. A training or grad-enabled forward drops it: what follows
         may change the weights without bumping version counters (fused optimizers such as ``Trainer``'s default
         ``adamw_torch_fused``) or update BatchNorm statistics.
         """
         if self.training or torch.is_grad_enabled() or not self.fuse_for_inference:
             self.__dict__.pop("_fused_twin", None)
             return self.model
-        parameters = _parameter_tensors(self.model)
-        key = (parameters[0].device, parameters[0].dtype, tuple(p._version for p in parameters),
-               tuple(p.data_ptr() for p in parameters))
+        parameters = _state_tensors(self.model)
+        key = _state_key(parameters)
         cached = self.__dict__.get("_fused_twin")
         if cached is None or cached.key != key:
             twin = fuse_quietly(copy.deepcopy(self.model).eval().float())  # fuse in float32, then the model's dtype

@@ -105,3 +105,33 @@ def test_pixel_values_of_the_wrong_rank_get_a_clear_error(random_detector):
     expected = r"\(batch_size, channels, height, width\).*image processor"
     with torch.inference_mode(), pytest.raises(ValueError, match=expected):
         random_detector(pixel_values=torch.rand(3, 160, 160))
+
+
+def test_twin_is_rebuilt_when_batchnorm_statistics_change_in_place(converted_tiny_detector):
+    model = YoloForObjectDetection.from_pretrained(converted_tiny_detector).eval()
+    pixels = YoloImageProcessor.from_pretrained(converted_tiny_detector)(images=[_photo(128, 160, 7)])["pixel_values"]
+    with torch.no_grad():
+        before = model(pixel_values=pixels).logits  # builds the twin
+        statistics = model.model.model[2].cv1.bn
+        statistics.running_mean.add_(0.5)  # buffers, not parameters: edited in place under no_grad
+        statistics.running_var.mul_(4.0)
+        fused = model(pixel_values=pixels).logits
+        model.fuse_for_inference = False
+        unfused = model(pixel_values=pixels).logits
+    assert (unfused - before).abs().max() > 0.1  # the edit matters to the output
+    torch.testing.assert_close(fused, unfused, atol=1e-4, rtol=1e-4)
+
+
+def test_loading_and_building_a_pipeline_inside_inference_mode(converted_tiny_detector, shapes_images):
+    from PIL import Image
+    from transformers import pipeline
+
+    image = Image.open(shapes_images[0])
+    expected = pipeline("object-detection", model=str(converted_tiny_detector))(image, threshold=0.25)
+    with torch.inference_mode():
+        model = YoloForObjectDetection.from_pretrained(converted_tiny_detector)
+        detector = pipeline("object-detection", model=str(converted_tiny_detector))
+        found = detector(image, threshold=0.25)
+        logits = model(pixel_values=torch.rand(1, 3, 160, 160)).logits
+    assert expected and found == expected
+    assert logits.is_inference()
