@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from tests.helpers import take_gradients, ultralytics_training_loss
 from yolo_transformers import YoloConfig, YoloForObjectDetection, YoloImageProcessor
@@ -182,3 +183,17 @@ def test_images_without_objects_train_like_ultralytics(converted_tiny_detector):
     reference, _ = ultralytics_training_loss(model, {"img": pixel_values, **detection_batch(labels, "cpu")})
     assert ours.loss.item() == pytest.approx(reference.item(), rel=1e-5)
     assert np.isfinite(ours.loss.item()) and ours.loss_dict["box"].item() == 0.0
+
+
+def test_class_id_outside_the_model_names_the_image_and_the_id(converted_tiny_detector, shapes_images):
+    model = YoloForObjectDetection.from_pretrained(converted_tiny_detector)
+    processor = YoloImageProcessor.from_pretrained(converted_tiny_detector)
+    bad = model.config.num_labels + 3
+    targets = [{"image_id": 11, "annotations": [{"bbox": [10, 10, 20, 20], "category_id": 0}]},
+               {"image_id": 42, "annotations": [{"bbox": [5, 5, 30, 30], "category_id": bad}]}]
+    features = processor(images=[Image.open(path) for path in shapes_images[:2]], annotations=targets)
+    with pytest.raises(DatasetFormatError, match=rf"labels\[1\] \(image_id 42\) has class id {bad}, outside the "
+                                                 rf"model's {model.config.num_labels} classes"):
+        model(features["pixel_values"], labels=features["labels"])
+    with pytest.raises(DatasetFormatError, match=r"labels\[0\] has class id -1"):
+        model(torch.rand(1, 3, 64, 64), labels=[{"class_labels": torch.tensor([-1]), "boxes": torch.rand(1, 4)}])

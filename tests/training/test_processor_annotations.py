@@ -124,3 +124,22 @@ def test_collate_refuses_mixed_input_sizes():
 def test_coco_target_rejects_mismatched_objects():
     with pytest.raises(DatasetFormatError, match="2 boxes but 1 categories"):
         coco_target(5, {"bbox": [[0, 0, 1, 1], [1, 1, 2, 2]], "category": [0]})
+
+
+def test_transform_refuses_a_class_id_outside_the_model_naming_the_image():
+    import datasets
+    from PIL import Image
+
+    rows = {
+        "image_id": [3, 8],
+        "image": [Image.fromarray(_image(48, 64, 1)), Image.fromarray(_image(64, 32, 2))],
+        "objects": [{"bbox": [[4.0, 4.0, 10.0, 10.0]], "category": [1]},
+                    {"bbox": [[0.0, 0.0, 8.0, 8.0], [1.0, 1.0, 4.0, 4.0]], "category": [0, 5]}],
+    }  # fmt: skip
+    transform = DetectionTransform(YoloImageProcessor(image_size=64), num_labels=2)
+    dataset = datasets.Dataset.from_dict(rows).with_transform(transform)
+    assert dataset[0]["labels"]["class_labels"].tolist() == [1]
+    with pytest.raises(DatasetFormatError, match=r"image 8: class id 5 is outside the model's classes: the model has 2"):
+        dataset[1]
+    with pytest.raises(DatasetFormatError, match=r"image 4: class id -1 .*must not be negative"):
+        coco_target(4, {"bbox": [[0, 0, 1, 1]], "category": [-1]})

@@ -197,3 +197,21 @@ def test_no_labels_no_loss():
         outputs = model(_pixels())
     assert outputs.loss is None and outputs.loss_dict is None
     assert len(outputs.to_tuple()) == 1
+
+
+@pytest.mark.parametrize(
+    ("model_yaml", "task", "labels", "message"),
+    [
+        ("yolov8n-obb.yaml", "obb",
+         [{"class_labels": [0], "boxes": [[0.5, 0.5, 0.2, 0.1, 0.3]]},
+          {"class_labels": [1, 7], "boxes": [[0.5, 0.5, 0.2, 0.1, 0.0]] * 2}],
+         r"labels\[1\] has class id 7, outside the model's 2 classes"),
+        ("yolo11n-cls.yaml", "classify", torch.tensor([0, 5]), r"labels\[1\] has class id 5, outside the model's 2"),
+        ("yolo26n-sem.yaml", "semantic", torch.cat((torch.zeros(1, SIZE, SIZE), torch.full((1, SIZE, SIZE), 4.0))).long(),
+         r"labels\[1\] has class id 4, outside the model's 2 classes"),
+    ],
+)
+def test_class_ids_outside_the_model_raise_a_typed_error(model_yaml, task, labels, message):
+    model = _model(model_yaml, task)
+    with pytest.raises(DatasetFormatError, match=message):
+        model(torch.rand(2, 3, SIZE, SIZE), labels=labels)

@@ -36,7 +36,8 @@ import torch.nn.functional as F
 from ..errors import DatasetFormatError
 
 __all__ = ["as_label_tensor", "detection_batch", "segmentation_batch", "pose_batch", "obb_batch",
-           "classification_batch", "semantic_batch", "depth_batch", "check_per_image", "dense_labels"]
+           "classification_batch", "semantic_batch", "depth_batch", "check_per_image", "dense_labels",
+           "check_class_ids"]
 
 #: Normalised coordinates may exceed [0, 1] by this much (rounding) before labels are rejected as absolute pixels.
 _BOX_TOLERANCE = 0.01
@@ -283,3 +284,50 @@ def semantic_batch(labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.T
 def depth_batch(labels: Any, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
     """Ultralytics' depth batch ``{"depth": (B, H, W)}``."""
     return {"depth": dense_labels(labels, pixel_values, torch.float32, "depth")}
+
+
+def _image_name(labels: Any, index: int) -> str:
+    """``labels[i]``, with the image's ``image_id`` when its label dict carries one (processor labels do)."""
+    label = labels[index] if isinstance(labels, Sequence) and index < len(labels) else None
+    image_id = label.get("image_id") if isinstance(label, Mapping) else None
+    if torch.is_tensor(image_id):
+        image_id = int(image_id.reshape(-1)[0]) if image_id.numel() == 1 and int(image_id.reshape(-1)[0]) >= 0 else None
+    return f"labels[{index}]" if image_id is None else f"labels[{index}] (image_id {image_id})"
+
+
+def check_class_ids(batch: Mapping[str, torch.Tensor], labels: Any, num_classes: int) -> None:
+    """Refuse class ids outside ``[0, num_classes)`` before Ultralytics' criterion indexes with them.
+
+    Args:
+        batch: An Ultralytics batch: ``cls`` `(N, 1)` with ``batch_idx`` `(N,)`, ``cls`` `(B,)` (classification) or
+            ``semantic_mask`` `(B, H, W)` (255 = ignore).
+        labels: The labels the batch was built from (to name the image).
+        num_classes: The model's number of classes (``config.num_labels``).
+
+    Raises:
+        DatasetFormatError: naming the first offending image, the class id and the valid range.
+    """
+    if "semantic_mask" in batch:
+        mask = batch["semantic_mask"]
+        bad = (mask != 255) & ((mask < 0) | (mask >= num_classes))
+        if bad.any():
+            image = int(bad.flatten(1).any(1).nonzero()[0])
+            value = int(mask[image][bad[image]][0])
+            raise DatasetFormatError(f"labels[{image}] has class id {value}, outside the model's {num_classes} "
+                                     f"classes (0..{num_classes - 1}, 255 = ignore); remap the labels or re-head "
+                                     "the model for your classes.")
+        return
+    if "cls" not in batch or batch["cls"].numel() == 0:
+        return
+    classes = batch["cls"].reshape(-1)
+    bad = (classes < 0) | (classes >= num_classes) | (classes != classes.round())
+    if bad.any():
+        first = int(bad.nonzero()[0])
+        image = int(batch["batch_idx"][first]) if "batch_idx" in batch else first
+        value = classes[first].item()
+        value = int(value) if float(value).is_integer() else value
+        raise DatasetFormatError(
+            f"{_image_name(labels, image)} has class id {value}, outside the model's {num_classes} classes "
+            f"(0..{num_classes - 1}); remap the dataset's classes to the model's or re-head the model "
+            "(from_pretrained(..., id2label=..., ignore_mismatched_sizes=True))."
+        )

@@ -32,6 +32,7 @@ from torch import nn
 
 from ..errors import DatasetFormatError
 from .targets import (
+    check_class_ids,
     classification_batch,
     depth_batch,
     detection_batch,
@@ -208,7 +209,8 @@ def task_loss(
         ``(loss, loss_dict)``: see :func:`ultralytics_loss` and the module docstring for the scale.
 
     Raises:
-        DatasetFormatError: Malformed labels, or not one label per image.
+        DatasetFormatError: Malformed labels, not one label per image, or a class id outside the model's classes.
     """
     batch = _BATCH_BUILDERS[model.config.task](model, labels, pixel_values)
+    check_class_ids(batch, labels, int(model.config.num_labels))
     return ultralytics_loss(model, features, batch)

@@ -41,19 +41,32 @@ __all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSched
 logger = logging.getLogger(__name__)
 
 
-def coco_target(image_id: int, objects: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+def coco_target(image_id: int, objects: Mapping[str, Sequence[Any]], num_labels: int | None = None) -> dict[str, Any]:
     """One row's ``objects`` (Hub detection schema) as the COCO target ``YoloImageProcessor`` takes.
 
     Args:
         image_id: The row's ``image_id``.
         objects: ``{"bbox": [[x_min, y_min, w, h], ...] (pixels), "category": [...], "area": [...]}``.
+        num_labels: The model's number of classes; categories outside ``[0, num_labels)`` are refused. None checks
+            only that they are not negative.
 
     Returns:
         ``{"image_id": image_id, "annotations": [{"bbox", "category_id", "area", "iscrowd"}, ...]}``.
+
+    Raises:
+        DatasetFormatError: Boxes and categories differ in number, or a category is outside the model's classes.
     """
     boxes, categories = objects.get("bbox", []), objects.get("category", [])
     if len(boxes) != len(categories):
         raise DatasetFormatError(f"image {image_id}: {len(boxes)} boxes but {len(categories)} categories.")
+    for category in categories:
+        if int(category) < 0 or (num_labels is not None and int(category) >= num_labels):
+            valid = "must not be negative" if num_labels is None else f"the model has {num_labels} classes (0..{num_labels - 1})"
+            raise DatasetFormatError(
+                f"image {image_id}: class id {int(category)} is outside the model's classes: {valid}; remap the "
+                "dataset's classes to the model's or re-head the model (from_pretrained(..., id2label=..., "
+                "ignore_mismatched_sizes=True))."
+            )
     areas = objects.get("area") or [float(w) * float(h) for _, _, w, h in boxes]
     return {
         "image_id": image_id,
@@ -70,6 +83,8 @@ class DetectionTransform:
     Args:
         processor: The model's ``YoloImageProcessor``; every image is letterboxed to its full ``image_size``.
         image_size: Training input size (square side or ``[height, width]``), default the processor's.
+        num_labels: The model's number of classes (``model.config.num_labels``): a row with a category outside
+            them raises :class:`DatasetFormatError` naming the ``image_id`` and the id, when the row is read.
 
     Example:
         >>> train = dataset["train"].with_transform(DetectionTransform(processor, image_size=320))
@@ -77,9 +92,11 @@ class DetectionTransform:
         (torch.Size([3, 320, 320]), torch.Size([3, 4]))
     """
 
-    def __init__(self, processor: Any, image_size: int | Sequence[int] | None = None) -> None:
+    def __init__(self, processor: Any, image_size: int | Sequence[int] | None = None,
+                 num_labels: int | None = None) -> None:
         self.processor = processor
         self.image_size = image_size
+        self.num_labels = num_labels
 
     def __call__(self, examples: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
         """Transform a batch of rows (column -> list of values).
@@ -90,7 +107,7 @@ class DetectionTransform:
         """
         images = list(examples["image"])
         ids = examples.get("image_id") or list(range(len(images)))
-        targets = [coco_target(i, objects) for i, objects in zip(ids, examples["objects"])]
+        targets = [coco_target(i, objects, self.num_labels) for i, objects in zip(ids, examples["objects"])]
         features = self.processor(
             images=images, annotations=targets, image_size=self.image_size, minimal_padding=False,
             return_tensors="pt",
