@@ -286,8 +286,9 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         agnostic_nms: bool | None = None,
         end_to_end: bool | None = None,
         input_size: Sequence[int] | None = None,
+        top_k: int | None = None,
     ) -> list[dict[str, torch.Tensor]]:
-        """Turn raw head outputs into detections in original-image pixels.
+        """Turn raw head outputs into detections in original-image pixels (or relative to the input, see below).
 
         Args:
             outputs: Model output (or mapping) with ``logits`` ``(B, A, C)`` raw class logits (before sigmoid)
@@ -295,25 +296,35 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
                 width/height. Computed in float32.
             threshold: Keep detections scoring strictly above this; None uses ``conf_threshold``.
             target_sizes: ``(B, 2)`` ``(height, width)`` of the original images (list or tensor). The network
-                input size and letterbox are recomputed from them with the preprocessing rule. None returns
-                boxes in network-input pixels.
+                input size and letterbox are recomputed from them with the preprocessing rule. None follows
+                transformers' detectors (DETR, RT-DETR: "predictions will not be resized"): boxes are ``(x1, y1,
+                x2, y2)`` relative to the processed input (``pixel_values``, padding included), in ``[0, 1]``.
             iou_threshold: Override of ``self.iou_threshold``.
             max_det: Override of ``self.max_det``.
             agnostic_nms: Override of ``self.agnostic_nms``.
             end_to_end: Override of ``self.end_to_end`` (top-k selection instead of NMS).
-            input_size: ``(height, width)`` of the network input actually used (``pixel_values.shape[-2:]``).
-                Needed when ``target_sizes`` is None and minimal padding was used; otherwise derived.
+            input_size: ``(height, width)`` of the network input actually used (``pixel_values.shape[-2:]``),
+                when it differs from what the preprocessing rule gives for ``target_sizes``.
+            top_k: Keep at most the ``top_k`` highest-scoring detections per image (as Deformable DETR's and
+                RF-DETR's ``top_k``); overrides ``max_det``, which is the same limit under Ultralytics' name. For an
+                end-to-end head it is the number of candidates taken before the threshold, as Ultralytics does.
 
         Returns:
             One dict per image: ``scores`` ``(N,)`` float32, ``labels`` ``(N,)`` int64 and ``boxes`` ``(N, 4)``
-            float32 absolute ``(x1, y1, x2, y2)`` pixels, ordered by descending score. For an oriented-box model
+            float32 absolute ``(x1, y1, x2, y2)`` pixels of the original image (relative to the input without
+            ``target_sizes``), ordered by descending score. For an oriented-box model
             (outputs with ``pred_angles``) the boxes are the axis-aligned envelopes of the rotated boxes (Ultralytics'
             ``obb.xyxy``), selected by rotated NMS; see :meth:`post_process_oriented_object_detection`.
         """
+        max_det = max_det if top_k is None else int(top_k)
         if is_oriented_output(outputs):
-            return oriented_as_axis_aligned(self, outputs, threshold, target_sizes, iou_threshold=iou_threshold,
-                                            max_det=max_det, agnostic_nms=agnostic_nms, end_to_end=end_to_end,
-                                            input_size=input_size)
+            results = oriented_as_axis_aligned(self, outputs, threshold, target_sizes, iou_threshold=iou_threshold,
+                                               max_det=max_det, agnostic_nms=agnostic_nms, end_to_end=end_to_end,
+                                               input_size=input_size)
+            if target_sizes is None:
+                for result, (height, width) in zip(results, self._input_sizes(len(results), None, input_size)):
+                    result["boxes"] = result["boxes"] / result["boxes"].new_tensor([width, height, width, height])
+            return results
         logits = _output_field(outputs, "logits").float()
         pred_boxes = _output_field(outputs, "pred_boxes").float()
         batch = logits.shape[0]
@@ -323,9 +334,10 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
         results = []
         for i, det in enumerate(kept):
-            det_boxes = boxes[i][det.indices]
-            if originals is not None:
-                det_boxes = scale_boxes_to_original(det_boxes, input_sizes[i], originals[i])
+            if originals is None:  # relative to the input; NMS ran in pixels (IoU does not change with the scale)
+                det_boxes = _cxcywh_to_xyxy_pixels(pred_boxes[i : i + 1, det.indices], [(1, 1)])[0]
+            else:
+                det_boxes = scale_boxes_to_original(boxes[i][det.indices], input_sizes[i], originals[i])
             results.append({"scores": det.scores, "labels": det.labels, "boxes": det_boxes})
         return results
 
@@ -381,6 +393,4 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
             return [(height, width)] * batch
         if originals is not None:
             return [g.input_size for g in self.letterbox_geometry(originals)]
-        if self.minimal_padding:
-            logger.info("post_process_object_detection: no target_sizes/input_size, assuming a full-size input")
         return [self.letterbox_shape()] * batch

@@ -467,7 +467,8 @@ def test_nms_hand_example():
     result = processor.post_process_object_detection(_outputs(boxes, same_class), 0.25, **kwargs)[0]
     assert result["labels"].tolist() == [0, 1]
     assert torch.allclose(result["scores"], torch.tensor([0.9, 0.7]))
-    assert torch.allclose(result["boxes"], torch.tensor([[0.5, 0.5, 10.5, 10.5], [50.0, 50.0, 60.0, 60.0]]))
+    # without target_sizes, relative to the 100x100 input
+    assert torch.allclose(result["boxes"], torch.tensor([[0.5, 0.5, 10.5, 10.5], [50.0, 50.0, 60.0, 60.0]]) / 100)
     result = processor.post_process_object_detection(_outputs(boxes, other_class), 0.25, **kwargs)[0]
     assert result["labels"].tolist() == [0, 1, 1]
     result = processor.post_process_object_detection(_outputs(boxes, other_class), 0.25, agnostic_nms=True, **kwargs)[0]
@@ -504,10 +505,24 @@ def test_unletterbox_by_hand():
     mixed = processor.post_process_object_detection(both, None, [(500, 1000), (640, 640)])
     assert torch.allclose(mixed[0]["boxes"], torch.tensor([[100.0, 0.0, 1000.0, 500.0]]))  # y clipped
     assert torch.allclose(mixed[1]["boxes"], torch.tensor([[64.0, 32.0, 640.0, 608.0]]))
-    # No target sizes: input pixels.
+    # No target sizes: relative to the processed input, as transformers' detectors (RT-DETR) return them.
     raw = processor.post_process_object_detection(_outputs(box, logits), input_size=(320, 640))[0]
-    assert torch.allclose(raw["boxes"], torch.tensor([[64.0, 16.0, 640.0, 304.0]]))
+    assert torch.allclose(raw["boxes"], torch.tensor([[0.1, 0.05, 1.0, 0.95]]))
+    assert torch.equal(processor.post_process_object_detection(_outputs(box, logits))[0]["boxes"], raw["boxes"])
     assert raw["labels"].dtype == torch.int64 and raw["scores"].dtype == torch.float32
+
+
+@pytest.mark.parametrize("end_to_end", [False, True])
+def test_top_k_keeps_the_highest_scores_like_transformers_detectors(end_to_end):
+    probs = [0.3, 0.9, 0.5, 0.7]
+    boxes = [[0.1 + 0.2 * i, 0.5, 0.1, 0.1] for i in range(4)]  # disjoint: NMS keeps all of them
+    processor = YoloImageProcessor(image_size=64, end_to_end=end_to_end)
+    outputs = _outputs(boxes, [[_logit(p)] for p in probs])
+    every = processor.post_process_object_detection(outputs, 0.25)[0]
+    best_two = processor.post_process_object_detection(outputs, 0.25, top_k=2)[0]
+    assert every["scores"].tolist() == pytest.approx([0.9, 0.7, 0.5, 0.3])
+    assert best_two["scores"].tolist() == pytest.approx([0.9, 0.7])
+    assert torch.equal(best_two["boxes"], every["boxes"][:2])
 
 
 def test_threshold_none_uses_conf_threshold_and_accepts_model_output_objects():
