@@ -116,3 +116,32 @@ def test_yolo_hf_convert_is_the_same_command(tiny_detector_pt, shapes_images, tm
     missing = _run([sys.executable, "-m", "yolo_transformers", "convert", str(tmp_path / "nope.pt")], tmp_path)
     assert missing.returncode == 1
     assert "nope.pt: no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_raw_outputs_may_differ_by_float32_rounding_of_their_magnitude():
+    from yolo_transformers.convert.parity import RAW_ULPS, raw_output_difference
+
+    keypoints = torch.tensor([[-2047.3, -1999.9, 1500.2, 2040.0]])  # pose keypoints decode to about ±2000 px
+    one_ulp = torch.nextafter(keypoints, torch.full_like(keypoints, float("inf")))
+    worst, ratio = raw_output_difference([keypoints], [one_ulp], False, 1e-4, RAW_ULPS)
+    assert worst > 1e-4 and ratio <= 1.0  # a fixed 1e-4 refused this: one ulp at 2000 is 1.2e-4
+    small = torch.tensor([[0.25, 3.0, 640.0]])
+    worst, ratio = raw_output_difference([small], [small + 2e-4], False, 1e-4, RAW_ULPS)
+    assert ratio == pytest.approx(2.0, rel=1e-2)  # small values keep the 1e-4 absolute tolerance
+    far = keypoints + 0.05  # far more than rounding: refused even at ±2000
+    assert raw_output_difference([keypoints], [far], False, 1e-4, RAW_ULPS)[1] > 1.0
+
+
+def test_one_perturbed_weight_is_refused(tiny_detector_pt, shapes_images):
+    from yolo_transformers.convert.parity import verify_conversion
+    from yolo_transformers.errors import ParityError
+
+    result = convert_checkpoint(tiny_detector_pt, verify=False)
+    with torch.no_grad():
+        result.model.model.model[4].cv1.conv.weight[0, 0, 0, 0] += 0.05  # one weight of one mid-network conv
+    report = verify_conversion(result.checkpoint, result.model, result.processor, shapes_images[:1],
+                               raise_on_failure=False)
+    assert not report.raw_passed and not report.passed, report.summary()
+    assert "PARITY FAILED" in report.summary() and "8 float32 ulps" in report.summary()
+    with pytest.raises(ParityError, match="does not match Ultralytics"):
+        verify_conversion(result.checkpoint, result.model, result.processor, shapes_images[:1])

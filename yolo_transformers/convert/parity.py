@@ -2,8 +2,10 @@
 
 Two checks, both against Ultralytics itself:
 
-1. Raw head outputs on fixed inputs (a seeded random tensor and the letterboxed verification images): the
-   maximum absolute difference must not exceed ``raw_tolerance`` (1e-4 in float32).
+1. Raw head outputs on fixed inputs (a seeded random tensor and the letterboxed verification images): every
+   value must agree within ``max(raw_tolerance, raw_ulps float32 ulps of the reference value)``, i.e. within 1e-4
+   for values up to ~800 and within 8 ulps (one ulp is the spacing of float32 numbers at that magnitude) above:
+   keypoints decoded to ±2000 px are 1.2e-4 apart in float32, so a fixed 1e-4 would refuse rounding.
 2. Post-processed results on real images: ``YOLO(checkpoint).predict(image)`` with its default settings against
    our processor + model + post-processing (``retina_masks=True`` for segmentation), per task:
 
@@ -44,7 +46,8 @@ from .reference import (
 )
 
 __all__ = ["ImageParity", "ParityReport", "TaskImageParity", "TaskParityReport", "TOLERANCES", "verify_conversion",
-           "verify_task_conversion", "compare_task_results", "our_task_results"]
+           "verify_task_conversion", "compare_task_results", "our_task_results", "raw_output_difference",
+           "RAW_TOLERANCE", "RAW_ULPS"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +56,32 @@ _POST_PROCESSING = {"segment": "post_process_instance_segmentation", "pose": "po
                     "obb": "post_process_oriented_object_detection"}
 
 
-def _raw_difference(reference: list[torch.Tensor], ours: list[torch.Tensor], relative: bool) -> float:
-    worst = 0.0
+#: Default raw-output rule: within ``max(RAW_TOLERANCE, RAW_ULPS * ulp(reference))`` (absolute; relative for depth).
+RAW_TOLERANCE, RAW_ULPS = 1e-4, 8
+
+
+def raw_output_difference(reference: list[torch.Tensor], ours: list[torch.Tensor], relative: bool, tolerance: float,
+                    ulps: int) -> tuple[float, float]:
+    """``(worst difference, worst difference / allowed difference)`` over every raw output value.
+
+    The allowed difference of a value is ``max(tolerance, ulps * ulp(|reference|))`` in float32; for ``relative``
+    (depth) the difference is divided by the reference and compared with ``tolerance`` alone.
+    """
+    worst, worst_ratio = 0.0, 0.0
     for ref, our in zip(reference, ours):
-        diff = (ref.float() - our.float()).abs()
+        ref, our = ref.float(), our.float()
+        diff = (ref - our).abs()
         if relative:
-            diff = diff / ref.float().abs().clamp_min(1e-6)
-        worst = max(worst, float(diff.max()))
-    return worst
+            diff = diff / ref.abs().clamp_min(1e-6)
+            allowed = torch.full_like(diff, tolerance)
+        else:
+            magnitude = ref.abs()
+            ulp = torch.nextafter(magnitude, torch.full_like(magnitude, float("inf"))) - magnitude
+            allowed = torch.maximum(ulp * ulps, torch.full_like(diff, tolerance))
+        if diff.numel():
+            worst = max(worst, float(diff.max()))
+            worst_ratio = max(worst_ratio, float((diff / allowed).max()))
+    return worst, worst_ratio
 
 
 def _match(reference: dict[str, np.ndarray], ours: dict[str, np.ndarray], name: str) -> ImageParity:
@@ -220,7 +241,8 @@ def verify_conversion(
     processor,
     images: Sequence[Path] | None = None,
     *,
-    raw_tolerance: float = 1e-4,
+    raw_tolerance: float = RAW_TOLERANCE,
+    raw_ulps: int = RAW_ULPS,
     box_tolerance: float = 0.5,
     score_tolerance: float = 1e-3,
     trust_checkpoint: bool = False,
@@ -233,7 +255,8 @@ def verify_conversion(
         model: The converted float32 model.
         processor: Its :class:`YoloImageProcessor`.
         images: Real images for the detection check; defaults to Ultralytics' ``bus.jpg`` and ``zidane.jpg``.
-        raw_tolerance: Largest allowed absolute difference of raw head outputs.
+        raw_tolerance: Allowed absolute difference of raw head outputs, for values up to ~800.
+        raw_ulps: Allowed difference in float32 ulps of the reference value, where that is larger.
         box_tolerance: Largest allowed box coordinate difference in pixels.
         score_tolerance: Largest allowed score difference.
         trust_checkpoint: Load the reference without Ultralytics' restricted loader.
@@ -244,6 +267,7 @@ def verify_conversion(
     """
     if model.config.task != "detect":  # masks, keypoints, rotated boxes, probabilities, class maps, depth
         return verify_task_conversion(checkpoint, model, processor, images, raw_tolerance=raw_tolerance,
+                                      raw_ulps=raw_ulps,
                                       trust_checkpoint=trust_checkpoint, raise_on_failure=raise_on_failure)
     images = list(images) if images is not None else default_verification_images()
     end_to_end = bool(model.config.end_to_end)
@@ -255,7 +279,7 @@ def verify_conversion(
     loaded = [(Path(p).name, read_image_bgr(Path(p))) for p in images]
     for _, image in loaded:
         inputs.append(processor(images=np.ascontiguousarray(image[..., ::-1]), return_tensors="pt")["pixel_values"])
-    raw_diff = 0.0
+    raw_diff = raw_ratio = 0.0
     # Raw outputs compare like with like: both networks unfused. (Detections below go through the fused inference
     # path on both sides, as Ultralytics' predictor fuses too.)
     fuse_setting = model.fuse_for_inference
@@ -263,8 +287,11 @@ def verify_conversion(
     with torch.no_grad(), _restore(model, "fuse_for_inference", fuse_setting):
         for pixel_values in inputs:
             reference = reference_head_outputs(network, pixel_values, "detect", end_to_end)
-            raw_diff = max(raw_diff, _raw_difference(reference, [model.ultralytics_outputs(pixel_values)], False))
-    report = ParityReport(raw_diff, raw_tolerance, box_tolerance=box_tolerance, score_tolerance=score_tolerance)
+            diff, ratio = raw_output_difference(reference, [model.ultralytics_outputs(pixel_values)], False,
+                                          raw_tolerance, raw_ulps)
+            raw_diff, raw_ratio = max(raw_diff, diff), max(raw_ratio, ratio)
+    report = ParityReport(raw_diff, raw_tolerance, box_tolerance=box_tolerance, score_tolerance=score_tolerance,
+                          raw_ulps=raw_ulps, raw_ratio=raw_ratio)
     threshold = float(model.config.conf_threshold)
     yolo = load_reference_yolo(checkpoint, trust_checkpoint) if loaded else None
     for name, image in loaded:
@@ -283,7 +310,8 @@ def verify_task_conversion(
     processor: Any,
     images: Sequence[Path] | None = None,
     *,
-    raw_tolerance: float = 1e-4,
+    raw_tolerance: float = RAW_TOLERANCE,
+    raw_ulps: int = RAW_ULPS,
     tolerances: dict[str, float] | None = None,
     trust_checkpoint: bool = False,
     raise_on_failure: bool = True,
@@ -297,7 +325,8 @@ def verify_task_conversion(
         model: The converted float32 model.
         processor: Its image processor.
         images: Real images for the post-processed check; defaults to Ultralytics' ``bus.jpg`` and ``zidane.jpg``.
-        raw_tolerance: Largest allowed raw difference (absolute; relative for depth).
+        raw_tolerance: Allowed raw difference (absolute, for values up to ~800; relative for depth).
+        raw_ulps: Allowed difference in float32 ulps of the reference value, where that is larger (not depth).
         tolerances: Overrides of :data:`TOLERANCES`.
         trust_checkpoint: Load the reference without Ultralytics' restricted loader.
         raise_on_failure: Raise :class:`ParityError` if a check fails.
@@ -315,7 +344,7 @@ def verify_task_conversion(
     loaded = [(Path(p).name, read_image_bgr(Path(p))) for p in paths]
     model = model.eval()
     network = checkpoint.network.float().eval()
-    raw_diff = 0.0
+    raw_diff = raw_ratio = 0.0
     fuse_setting = model.fuse_for_inference  # raw outputs compare like with like: both networks unfused
     model.fuse_for_inference = False
     with torch.no_grad(), _restore(model, "fuse_for_inference", fuse_setting):
@@ -323,8 +352,10 @@ def verify_task_conversion(
             reference = reference_head_outputs(network, pixel_values, task, end_to_end)
             ours = model.ultralytics_outputs(pixel_values)
             ours = list(ours) if isinstance(ours, tuple) else [ours]
-            raw_diff = max(raw_diff, _raw_difference(reference, ours, relative=spec.parity == "depth"))
-    report = TaskParityReport(raw_diff, raw_tolerance, task=task, tolerances={**TOLERANCES, **(tolerances or {})})
+            diff, ratio = raw_output_difference(reference, ours, spec.parity == "depth", raw_tolerance, raw_ulps)
+            raw_diff, raw_ratio = max(raw_diff, diff), max(raw_ratio, ratio)
+    report = TaskParityReport(raw_diff, raw_tolerance, raw_ulps=raw_ulps, raw_ratio=raw_ratio, task=task,
+                              tolerances={**TOLERANCES, **(tolerances or {})})
     conf = float(model.config.conf_threshold if predict_conf is None else predict_conf)
     yolo = (yolo_factory() if yolo_factory else load_reference_yolo(checkpoint, trust_checkpoint)) if loaded else None
     predict_kwargs: dict[str, Any] = {"conf": conf} if spec.parity == "detections" else {}
