@@ -105,14 +105,20 @@ def test_module_command_line(tiny_detector_pt, shapes_images, tmp_path):
                     str(tmp_path / "cli"), "--image", str(shapes_images[0])], tmp_path)
     assert process.returncode == 0, process.stderr
     assert "max abs diff" in process.stdout and "PARITY OK" in process.stdout
+    assert (process.stdout + process.stderr).count("raw head outputs") == 1  # the report is printed once
     assert (tmp_path / "cli" / "model.safetensors").is_file()
 
 
 def test_yolo_hf_convert_is_the_same_command(tiny_detector_pt, shapes_images, tmp_path):
     process = _run([sys.executable, "-m", "yolo_transformers", "convert", str(tiny_detector_pt), "--output",
-                    str(tmp_path / "cli"), "--image", str(shapes_images[0])], tmp_path)
+                    str(tmp_path / "cli"), "--image", str(shapes_images[0]), "-v"], tmp_path)
     assert process.returncode == 0, process.stderr
     assert "PARITY OK" in process.stdout
+    assert (process.stdout + process.stderr).count("raw head outputs") == 1  # once, even with -v
+    quiet = _run([sys.executable, "-m", "yolo_transformers", "-q", "convert", str(tiny_detector_pt), "--output",
+                  str(tmp_path / "quiet"), "--no-verify"], tmp_path)
+    assert quiet.returncode == 0 and "saved detect model" in quiet.stdout
+    assert "wrote" not in quiet.stderr  # INFO logs are silenced by -q
     missing = _run([sys.executable, "-m", "yolo_transformers", "convert", str(tmp_path / "nope.pt")], tmp_path)
     assert missing.returncode == 1
     assert "nope.pt: no such file" in missing.stderr and "Traceback" not in missing.stderr

@@ -2,7 +2,8 @@
 
 Each sub-command module exposes ``register(subparsers)`` which adds its parser and sets
 ``func`` (a callable taking the parsed ``argparse.Namespace`` and returning an exit code).
-Exit codes: 0 ok, 1 failure, 2 usage error. Set ``YOLO_HF_TRACEBACK=1`` for full tracebacks.
+Exit codes: 0 ok, 1 failure, 2 usage error. Set ``YOLO_HF_TRACEBACK=1`` for full tracebacks. ``-v``/``-q`` are
+accepted before or after the sub-command (every parser is a :class:`CommandParser`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import os
 import sys
 from typing import Sequence
+
+from .parser import CommandParser, configure_logging, version_line
 
 __all__ = ["main", "build_parser"]
 
@@ -26,13 +29,13 @@ _CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore")
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level ``yolo-hf`` parser with every available sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="yolo-hf",
         description="Ultralytics YOLO <-> Hugging Face: convert checkpoints, push/pull models and datasets.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        top_level=True,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="print debug logs")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=version_line())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name in _COMMAND_MODULES:
         try:
             module = importlib.import_module(f"yolo_transformers.cli.{name}_cmd")
@@ -48,9 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``yolo-hf`` and return its exit code (0 ok, 1 failure, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr
-    )
+    configure_logging(args)
     for name in _CHATTY_LOGGERS:  # one "HTTP Request: ..." line per Hub call is noise; -v shows them
         logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.WARNING)
     if not getattr(args, "func", None):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from ..convert.converter import DTYPES, convert_checkpoint
 from ..errors import YoloTransformersError
+from .parser import CommandParser, configure_logging
 
 EXAMPLES = """examples:
   yolo-hf convert runs/detect/train/weights/best.pt --output my-detector
@@ -81,14 +81,15 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m yolo_transformers.convert``."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m yolo_transformers.convert",
         description="Convert an Ultralytics checkpoint to a transformers model folder and prove parity.",
         epilog="example: python -m yolo_transformers.convert runs/detect/train/weights/best.pt --output my-model",
+        top_level=True,
     )
     add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging(args)
     try:
         return run(args)
     except (YoloTransformersError, FileExistsError, FileNotFoundError) as error:
