@@ -221,3 +221,30 @@ def test_usage_snippets_of_every_task_compile_and_call_its_post_processing(rando
                 "classify": "post_process_image_classification"}[task]
     assert expected in text
     assert ('pipeline("keypoint-detection"' in text) is False  # transformers has no pose pipeline
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [("hub", "alice/shapes-v2"), ("folder", "shapes-set"), ("yaml in cwd", "shapes-set"), ("bare data.yaml", None)],
+)
+def test_model_index_names_the_evaluation_dataset(tiny_model, tmp_path, monkeypatch, where, expected):
+    from yolo_transformers.training.evaluation import record_metrics
+
+    model = copy.deepcopy(tiny_model)
+    metrics = {"mAP50-95": 0.5, "mAP50": 0.7, "mAP75": 0.6, "precision": 0.8, "recall": 0.6}
+    folder = tmp_path / "shapes-set"
+    folder.mkdir()
+    (folder / "data.yaml").write_text("train: images/train\nval: images/val\nnames: [a]\n")
+    monkeypatch.chdir(folder)
+    if where == "bare data.yaml":  # what Ultralytics' train_args hold when `yolo train data=data.yaml` ran elsewhere
+        model.config.train_args = {**(model.config.train_args or {}), "data": "data.yaml"}
+        model.config.metrics = {"metrics/mAP50-95(B)": 0.5}
+    else:
+        dataset = {"hub": "alice/shapes-v2", "folder": str(folder), "yaml in cwd": "data.yaml"}[where]
+        record_metrics(model, metrics, dataset=dataset, split="validation")
+    results = card_metadata(model.config, model_name="m").eval_results
+    if expected is None:
+        assert results is None or results == []
+        assert "name: data\n" not in str(generate_model_card(model, repo_id=REPO_ID))
+    else:
+        assert {(r.dataset_type, r.dataset_name) for r in results} == {(expected, expected)}

@@ -173,12 +173,28 @@ def _final_metrics(config: Any) -> list[tuple[str, str, float]]:
     return rows
 
 
+#: ``namespace/name`` as the Hub spells dataset ids (a data file has a suffix, a local path resolved by
+#: ``record_metrics`` is absolute).
+_HUB_DATASET_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
 def _dataset_label(config: Any, datasets: list[str]) -> str | None:
-    """What the model was validated on: the Hub dataset if given, else the data file's public name."""
+    """What the model was validated on: the Hub dataset id when known, else the dataset folder's (or data file's)
+    name; None when only a generic file name such as ``data.yaml`` is known (never ``data``)."""
     if datasets:
         return datasets[0]
     data = (config.train_args or {}).get("data")
-    return _dataset_name(data) if data else None
+    if not data:
+        return None
+    text = str(data)
+    if _HUB_DATASET_ID.fullmatch(text) and PurePath(text).suffix.lower() not in (".yaml", ".yml"):
+        return text
+    name = _dataset_name(text)
+    if name in ("data", "dataset"):
+        logger.warning("model card: the evaluation dataset is only known as %r; the model-index is left out. Fix: "
+                       "record_metrics(model, metrics, dataset=<Hub id or dataset folder>).", _public_path(text))
+        return None
+    return name
 
 
 def _eval_results(config: Any, pipeline_tag: str, datasets: list[str]) -> list[EvalResult]:
@@ -189,7 +205,7 @@ def _eval_results(config: Any, pipeline_tag: str, datasets: list[str]) -> list[E
     return [
         EvalResult(
             task_type=pipeline_tag,
-            dataset_type=datasets[0] if datasets else label,
+            dataset_type=label,
             dataset_name=label,
             dataset_split=(config.train_args or {}).get("split") or "val",
             metric_type=metric_type,

@@ -36,6 +36,7 @@ from .labels import task_from_field_counts
 from .metadata import TASKS, YoloMetadata, attach_metadata
 from .report import ConversionReport
 from .shards import ChunkJob, LabelScan, scan_labels
+from .splits import hub_split_name, yolo_split_key
 from .yolo_format import (
     SplitFiles,
     YoloSource,
@@ -78,13 +79,14 @@ def load_yolo_dataset(
         strict: Raise :class:`~yolo_transformers.errors.DatasetFormatError` on the first problem. When False,
             skip/clip what Ultralytics would skip/clip and report it (``result.conversion_report``).
         num_proc: Processes converting chunks in parallel (default 1).
-        splits: Only these splits (names as in the YAML: ``train``, ``val``, ``test``).
+        splits: Only these splits (``train``, ``validation`` or ``val``, ``test``, or another key of the YAML).
         shard_index: Convert only this piece (0-based) of every split; needs ``num_shards``.
         num_shards: Number of pieces every split is cut into (contiguous blocks).
         cache_dir: Folder for the Arrow shards (default ``<HF_DATASETS_CACHE>/yolo_transformers``).
 
     Returns:
-        One ``Dataset`` per split, memory-mapped. ``conversion_report`` is set as an attribute.
+        One ``Dataset`` per split, memory-mapped, named as on the Hub: ``train``, ``validation`` (the YAML's
+        ``val``) and ``test`` (other YAML keys keep their name). ``conversion_report`` is set as an attribute.
 
     Raises:
         DatasetFormatError: Malformed dataset (strict mode), or a problem that no mode can work around.
@@ -94,6 +96,7 @@ def load_yolo_dataset(
     if (shard_index is None) != (num_shards is None) or (num_shards is not None and not 0 <= shard_index < num_shards):
         raise ValueError("pass shard_index and num_shards together, with 0 <= shard_index < num_shards")
     report = ConversionReport()
+    splits = None if splits is None else [yolo_split_key(s) for s in splits]
     source = _resolve_source(Path(path), task=task, strict=strict, wanted=splits, report=report)
     source.splits = _select_splits(source, splits)
     scans = {} if source.task == "classify" or task == "classify" else _scan(source, strict, report)
@@ -118,11 +121,12 @@ def load_yolo_dataset(
     info = datasets.DatasetInfo(description=meta.to_json(), features=features)
     out = datasets.DatasetDict()
     for split in source.splits:
-        shards = [datasets.Dataset.from_file(r.out_path, info=info.copy(), split=split) for r in results[split]]
+        name = hub_split_name(split)  # the Hub's train/validation/test
+        shards = [datasets.Dataset.from_file(r.out_path, info=info.copy(), split=name) for r in results[split]]
         if len(shards) > 1:
-            out[split] = datasets.concatenate_datasets(shards, info=info.copy(), split=split)
+            out[name] = datasets.concatenate_datasets(shards, info=info.copy(), split=name)
         else:
-            out[split] = shards[0]
+            out[name] = shards[0]
     out.conversion_report = report
     report.log()
     return out

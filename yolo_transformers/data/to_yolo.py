@@ -8,7 +8,8 @@ Layout written (what ``yolo train data=<out>/data.yaml`` reads)::
 
 Classification writes ``out/<split>/<class_name>/<file_name>`` (the folder Ultralytics' ``data=`` takes) and a
 ``data.yaml`` that only this package reads (it keeps the class order). Split ``validation``/``valid`` is
-written as ``val``. Nothing is written into a non-empty ``out_dir`` unless ``overwrite=True``; the export
+written as ``val`` (:mod:`.splits`). A dataset without a validation split gets no ``val:`` key (Ultralytics'
+training needs one): the ``data.yaml`` says so in a comment and a warning names the fix. Nothing is written into a non-empty ``out_dir`` unless ``overwrite=True``; the export
 is built in a temporary sibling folder and swapped in only once complete.
 """
 
@@ -29,12 +30,12 @@ from .features import OBJECT_EXTRA_FIELD
 from .objects import object_to_row
 from .image_header import read_image_header
 from .metadata import YoloMetadata, read_metadata
+from .splits import yolo_split_key
 
 __all__ = ["to_yolo_folder"]
 
 logger = logging.getLogger(__name__)
 
-_SPLIT_FOLDERS = {"validation": "val", "valid": "val"}
 _BATCH = 128
 
 
@@ -64,12 +65,14 @@ def to_yolo_folder(
     try:
         folders = {}
         for name, split in splits.items():
-            folder = _SPLIT_FOLDERS.get(name, name)
+            folder = yolo_split_key(name)
             if folder in folders.values():
                 raise DatasetFormatError(f"splits {list(splits)} map twice to folder '{folder}'. Fix: rename one.")
             folders[name] = folder
             _write_split(split, tmp, folder, meta)
-        (tmp / "data.yaml").write_text(yaml.safe_dump(_data_yaml(meta, folders), sort_keys=False), encoding="utf-8")
+        content = _data_yaml(meta, folders)
+        note = _missing_splits_note(content, list(splits))
+        (tmp / "data.yaml").write_text(note + yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
         _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -112,9 +115,6 @@ def _data_yaml(meta: YoloMetadata, folders: dict[str, str]) -> dict[str, Any]:
     """The YAML content: relative split folders (no ``path:``, so Ultralytics uses the YAML's folder)."""
     prefix = "" if meta.task == "classify" else "images/"
     data: dict[str, Any] = {folder: f"{prefix}{folder}" for folder in folders.values()}
-    if "val" not in data and "train" in data:
-        logger.warning("no validation split: data.yaml 'val' points at the train images")
-        data["val"] = data["train"]
     ordered = {k: data.pop(k) for k in ("train", "val", "test") if k in data}
     out: dict[str, Any] = {**ordered, **data, "names": dict(enumerate(meta.names)), "task": meta.task}
     if meta.task == "pose":
@@ -124,6 +124,19 @@ def _data_yaml(meta: YoloMetadata, folders: dict[str, str]) -> dict[str, Any]:
     for key, value in (meta.extra or {}).items():
         out.setdefault(key, _int_keys(value))
     return out
+
+
+def _missing_splits_note(data: dict[str, Any], splits: list[str]) -> str:
+    """A comment for the top of ``data.yaml`` (and a warning) when the dataset has no validation split."""
+    if "val" in data:
+        return ""
+    logger.warning(
+        "the dataset has no validation split (splits: %s): data.yaml has no 'val' key. Ultralytics' training needs "
+        "one: add 'val: images/train' to validate on the training images, or split off a validation set.",
+        ", ".join(splits),
+    )
+    return (f"# This dataset has no validation split (splits: {', '.join(splits)}), so there is no 'val' key.\n"
+            "# `yolo train` needs one: add e.g. 'val: images/train' (validates on the training images).\n")
 
 
 def _int_keys(value: Any) -> Any:

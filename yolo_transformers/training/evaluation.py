@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,7 +64,11 @@ def evaluation_split(dataset: Any, split: str | None = None) -> Any:
 
         dataset = load_yolo_dataset(dataset, splits=[split] if split else None)
     if isinstance(dataset, Mapping):
+        from ..data.splits import hub_split_name
+
         names = list(dataset)
+        if split and split not in dataset and hub_split_name(split) in dataset:
+            split = hub_split_name(split)  # "val" (Ultralytics' name) is the DatasetDict's "validation"
         chosen = split or next((s for s in _SPLIT_PREFERENCE if s in dataset), None)
         if chosen not in dataset:
             raise DatasetFormatError(f"no split {chosen or 'validation/val/test'!r} to evaluate on; splits: {names}.")
@@ -204,8 +209,9 @@ def record_metrics(model: Any, metrics: Mapping[str, float], *, dataset: str | N
     Args:
         model: The evaluated model.
         metrics: :func:`evaluate`'s result.
-        dataset: Name of the evaluation dataset (a Hub id or a ``data.yaml`` path) for the card's model-index;
-            stored as ``config.train_args["data"]``.
+        dataset: The evaluation dataset for the card's model-index: a Hub dataset id (``alice/shapes``) or a local
+            ``data.yaml``/folder (stored resolved, so the card can name its folder); stored as
+            ``config.train_args["data"]``.
         split: The evaluated split, stored as ``config.train_args["split"]``.
 
     Returns:
@@ -215,7 +221,8 @@ def record_metrics(model: Any, metrics: Mapping[str, float], *, dataset: str | N
     if dataset is not None or split is not None:
         train_args = dict(model.config.train_args or {})
         if dataset is not None:
-            train_args["data"] = str(dataset)
+            local = Path(dataset).expanduser()
+            train_args["data"] = str(local.resolve()) if local.exists() else str(dataset)
         if split is not None:
             train_args["split"] = split
         model.config.train_args = train_args
