@@ -38,9 +38,9 @@ def test_help_lists_commands_and_examples(capsys):
 
 def test_convert_saves_arrow(source, tmp_path, capsys):
     assert main(["dataset", "convert", str(source), "--output", str(tmp_path / "arrow")]) == 0
-    assert "saved train 5, val 2 images" in capsys.readouterr().out
+    assert "saved train 5, validation 2 images" in capsys.readouterr().out
     loaded = datasets.load_from_disk(str(tmp_path / "arrow"))
-    assert {k: len(v) for k, v in loaded.items()} == {"train": 5, "val": 2}
+    assert {k: len(v) for k, v in loaded.items()} == {"train": 5, "validation": 2}
     assert read_metadata(loaded).kpt_shape == [4, 3]
 
     assert main(["dataset", "convert", str(source), "--output", str(tmp_path / "arrow")]) == 1

@@ -27,7 +27,7 @@ def made(tmp_path_factory) -> dict[str, Path]:
 def test_roundtrip_detection_tasks(made, task, tmp_path):
     data_yaml = made[task]
     ds = load_yolo_dataset(data_yaml, cache_dir=tmp_path / "cache")
-    assert list(ds) == ["train", "val"]
+    assert list(ds) == ["train", "validation"]  # the Hub's split names; data.yaml says val
     meta = read_metadata(ds)
     assert meta.task == task and meta.names == CLASS_NAMES and meta.source_format == "yolo"
     assert ds["train"].features["objects"]["category"].feature.names == CLASS_NAMES
@@ -72,7 +72,7 @@ def test_roundtrip_classify(made, tmp_path):
     exported = {k: v for k, v in image_bytes(out).items()}
     assert exported == original  # same split/class/file layout, same bytes
     again = load_yolo_dataset(out, cache_dir=tmp_path / "cache")
-    assert again["val"]["label"] == ds["val"]["label"]
+    assert again["validation"]["label"] == ds["validation"]["label"]
 
 
 def test_list_files_and_bare_folder(tmp_path):
@@ -88,7 +88,7 @@ def test_list_files_and_bare_folder(tmp_path):
     for f in (tmp_path / "lists").glob("*.txt"):
         f.unlink()
     bare = load_yolo_dataset(tmp_path / "lists", cache_dir=tmp_path / "cache")  # images/<split> without YAML
-    assert sorted(bare) == ["train", "val"] and read_metadata(bare).names == ["class_0", "class_1", "class_2"]
+    assert sorted(bare) == ["train", "validation"] and read_metadata(bare).names == ["class_0", "class_1", "class_2"]
 
 
 def test_num_proc_and_shards_give_identical_rows(tmp_path):
@@ -105,9 +105,10 @@ def test_num_proc_and_shards_give_identical_rows(tmp_path):
     assert read_metadata(parallel).task == "segment"  # metadata kept on concatenated shards
 
     only_val = load_yolo_dataset(data_yaml, splits=["val"], cache_dir=tmp_path / "c4")
-    assert list(only_val) == ["val"]
-    with pytest.raises(DatasetFormatError, match=r"no split\(s\) \['dev'\]"):
-        load_yolo_dataset(data_yaml, splits=["dev"], cache_dir=tmp_path / "c4")
+    assert list(only_val) == ["validation"]  # asked for by its data.yaml name
+    assert list(load_yolo_dataset(data_yaml, splits=["validation"], cache_dir=tmp_path / "c4")) == ["validation"]
+    with pytest.raises(DatasetFormatError, match=r"no split\(s\) \['holdout'\]"):
+        load_yolo_dataset(data_yaml, splits=["holdout"], cache_dir=tmp_path / "c4")
 
 
 def test_export_hub_style_dataset(tmp_path):
@@ -134,7 +135,9 @@ def test_export_hub_style_dataset(tmp_path):
     ds = datasets.Dataset.from_list([row], features=features)
     data_yaml = to_yolo_folder(ds, tmp_path / "out")
     written = yaml.safe_load(data_yaml.read_text())
-    assert written["train"] == written["val"] == "images/train" and written["names"] == {0: "a", 1: "b"}
+    assert written["train"] == "images/train" and written["names"] == {0: "a", 1: "b"}
+    assert "val" not in written  # no validation split: not silently pointed at the training images
+    assert data_yaml.read_text().startswith("# This dataset has no validation split (splits: train)")
     assert (tmp_path / "out/images/train/000000000007.png").read_bytes() == buffer.getvalue()
     label = (tmp_path / "out/labels/train/000000000007.txt").read_text().split("\n")
     assert label[0] == "1 0.2 0.2 0.2 0.2"

@@ -48,14 +48,14 @@ def test_push_load_pull_round_trip(hub_server, hub_repo_name, tmp_path, task):
     assert {"yolo", "yolo-transformers", task} <= set(card.data.tags)
     assert card.data.dataset_info and card.data.configs  # push_to_hub's metadata survives the card commit
     assert "![Sample images with their annotations](samples.png)" in card.text
-    assert "| train | 6 | 2 |" in card.text and "| val | 3 | 2 |" in card.text
+    assert "| train | 6 | 2 |" in card.text and "| validation | 3 | 2 |" in card.text
     stats = dataset_stats(load_yolo_dataset(source, cache_dir=tmp_path / "cache"))
     for class_id, name in enumerate(CLASS_NAMES):
-        counts = " | ".join(str(stats.instances[s][class_id]) for s in ("train", "val"))
+        counts = " | ".join(str(stats.instances[s][class_id]) for s in ("train", "validation"))
         assert f"| {class_id} | {name} | {counts} | {stats.class_totals[class_id]} |" in card.text
 
     loaded = datasets.load_dataset(repo_id, token=token)
-    assert {k: len(v) for k, v in loaded.items()} == {"train": 6, "val": 3}
+    assert {k: len(v) for k, v in loaded.items()} == {"train": 6, "validation": 3}
     meta = read_metadata(loaded)
     assert (meta.task, meta.names, meta.source_format) == (task, CLASS_NAMES, "yolo")
 
@@ -64,6 +64,8 @@ def test_push_load_pull_round_trip(hub_server, hub_repo_name, tmp_path, task):
     assert image_bytes(data_yaml.parent / "images") == image_bytes(source.parent / "images")
     assert_labels_close(yolo_labels(data_yaml.parent), yolo_labels(source.parent))
     assert yaml.safe_load(data_yaml.read_text())["names"] == dict(enumerate(CLASS_NAMES))
+    written = yaml.safe_load(data_yaml.read_text())
+    assert (written["train"], written["val"]) == ("images/train", "images/val")  # Ultralytics' keys again
 
 
 def test_branch_and_tag(hub_server, hub_repo_name, tmp_path):
@@ -316,3 +318,25 @@ def test_card_license_from_data_yaml_and_normalization(tmp_path):
     assert resolve_license(None) == ("unknown", None)
     assert resolve_license("AGPL-3.0") == ("agpl-3.0", None)
     assert resolve_license("Custom research terms") == ("other", "custom-research-terms")
+
+
+@pytest.mark.parametrize("names", [("train", "val"), ("train", "test")], ids=["pushed-with-val", "no-validation"])
+def test_pull_writes_the_splits_that_exist(hub_server, hub_repo_name, tmp_path, caplog, names):
+    """A Hub dataset pushed with Ultralytics' `val` still pulls; one without validation split gets no `val:`."""
+    token = hub_server.token("alice")
+    loaded = load_yolo_dataset(_source(tmp_path / "src", "detect"), cache_dir=tmp_path / "cache")
+    repo_id = hub_repo_name()
+    push_dataset(datasets.DatasetDict({names[0]: loaded["train"], names[1]: loaded["validation"]}), repo_id,
+                 token=token)
+    assert set(datasets.load_dataset(repo_id, token=token)) == set(names)
+    with caplog.at_level(logging.WARNING):
+        data_yaml = pull_dataset(repo_id, tmp_path / "pulled", token=token)
+    written = yaml.safe_load(data_yaml.read_text())
+    assert written["train"] == "images/train" and written.get(names[1]) == f"images/{names[1]}"
+    assert len(list((data_yaml.parent / "images" / names[1]).iterdir())) == 3
+    if names[1] == "test":
+        assert "val" not in written  # not silently the training images
+        assert data_yaml.read_text().startswith("# This dataset has no validation split (splits: train, test)")
+        assert "no validation split" in caplog.text and "val: images/train" in caplog.text
+    else:
+        assert "no validation split" not in caplog.text

@@ -18,7 +18,7 @@ from yolo_transformers.training.evaluation import record_metrics, ultralytics_me
 #                rect=False, plots=False, device="cpu")  -- its own AP (101-point, trapezoid), multi-label NMS.
 #                rect=False matters: YOLO.val() defaults to rect=True, whose batch shapes add half a stride of
 #                padding (128 -> 160 px input), which changes the predictions themselves.
-#   Ours:        evaluate(model, load_yolo_dataset(...)["val"], batch_size=8, conf_threshold=0.001, iou_threshold=0.7,
+#   Ours:        evaluate(model, load_yolo_dataset(...)["validation"], batch_size=8, conf_threshold=0.001, iou_threshold=0.7,
 #                max_det=300)  -- same detections (multi-label NMS), pycocotools COCOeval with maxDets=300.
 SETTINGS = {"imgsz": IMAGE_SIZE, "batch": 8, "conf": 0.001, "iou": 0.7, "max_det": 300}
 
@@ -38,7 +38,7 @@ def ultralytics_val(tiny_detector_pt, shapes_dataset, tmp_path_factory) -> dict[
 def shapes_val(shapes_dataset):
     from yolo_transformers.data import load_yolo_dataset
 
-    return load_yolo_dataset(shapes_dataset)["val"]
+    return load_yolo_dataset(shapes_dataset)["validation"]
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ def test_trainer_fine_tunes_and_pushes_a_card_with_the_metrics(
     processor = YoloImageProcessor.from_pretrained(converted_tiny_detector)
     names = dataset["train"].features["objects"]["category"].feature.names  # the new labelling
     model.config.id2label, model.config.label2id = dict(enumerate(names)), {n: i for i, n in enumerate(names)}
-    before = evaluate(model, dataset["val"], processor)
+    before = evaluate(model, dataset["validation"], processor)
 
     torch.manual_seed(0)
     args = TrainingArguments(
@@ -64,12 +64,12 @@ def test_trainer_fine_tunes_and_pushes_a_card_with_the_metrics(
     trainer = Trainer(
         model=model, args=args, data_collator=collate_fn, callbacks=[EndToEndLossSchedule()],
         train_dataset=dataset["train"].with_transform(DetectionTransform(processor)),
-        eval_dataset=dataset["val"].with_transform(DetectionTransform(processor)),
+        eval_dataset=dataset["validation"].with_transform(DetectionTransform(processor)),
     )  # fmt: skip
     eval_before = trainer.evaluate()["eval_loss"]
     trainer.train()
     eval_after = trainer.evaluate()["eval_loss"]
-    after = evaluate(model, dataset["val"], processor)
+    after = evaluate(model, dataset["validation"], processor)
 
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     logger.info("train loss %s; eval loss %.2f -> %.2f", [round(v, 2) for v in losses], eval_before, eval_after)
@@ -81,7 +81,7 @@ def test_trainer_fine_tunes_and_pushes_a_card_with_the_metrics(
     assert before["mAP50-95"] < 0.2 and after["mAP50-95"] > before["mAP50-95"] + 0.3
     assert after["mAP50"] > before["mAP50"] + 0.3
 
-    record_metrics(model, after, dataset=str(data_yaml), split="val")
+    record_metrics(model, after, dataset=str(data_yaml), split="validation")
     repo_id = hub_repo_name()
     model.push_to_hub(repo_id, token=hub_server.token("alice"))
 
