@@ -19,6 +19,7 @@ from transformers.utils import ModelOutput
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .compat import configure_head, fuse_quietly
 from .network.architecture import build_network
+from .network.checkpointing import checkpointed_call
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
 from .loss.yolo_loss import task_loss
@@ -121,7 +122,8 @@ class YoloPreTrainedModel(PreTrainedModel):
     base_model_prefix = "yolo"
     main_input_name = "pixel_values"
     input_modalities = ("image",)
-    supports_gradient_checkpointing = False
+    #: ``gradient_checkpointing_enable()`` recomputes every backbone/neck layer in the backward pass (not the head).
+    supports_gradient_checkpointing = True
     #: Ultralytics task this class serves; checked against ``config.task``.
     task: str = ""
 
@@ -138,6 +140,7 @@ class YoloPreTrainedModel(PreTrainedModel):
                 f"class for {config.task!r} (or the Auto class)."
             )
         self.model = build_network(config.architecture, config.task, config.stride, config.num_channels)
+        self.gradient_checkpointing = False  # set by transformers' gradient_checkpointing_enable()
         self.post_init()
 
     # ------------------------------------------------------------------ initialisation
@@ -285,12 +288,13 @@ class YoloPreTrainedModel(PreTrainedModel):
         """
         network = self.model if network is None else network
         layers = network.model
+        checkpointing = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
         saved: list[torch.Tensor | None] = []
         x = pixel_values
         for layer in layers[:-1]:
             if layer.f != -1:
                 x = saved[layer.f] if isinstance(layer.f, int) else [x if j == -1 else saved[j] for j in layer.f]
-            x = layer(x)
+            x = checkpointed_call(self._gradient_checkpointing_func, layer, x) if checkpointing else layer(x)
             saved.append(x if layer.i in network.save else None)
         head = layers[-1]
         sources = [head.f] if isinstance(head.f, int) else head.f
