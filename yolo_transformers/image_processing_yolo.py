@@ -32,6 +32,7 @@ from .processing.letterbox import (
     scale_boxes_to_original,
     to_rgb_array,
 )
+from .processing.batching import letterboxed
 from .processing.geometry import stretch_geometry
 from .processing.nms import KeptDetections, end_to_end_topk, non_max_suppression
 from .processing.pixel_values import as_return_type, scaled_pixel_values
@@ -257,6 +258,9 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         if return_letterbox:
             data.update(self._geometry_tensors(geometry))
         data = {k: as_return_type(v, return_tensors) for k, v in data.items()}
+        if len(arrays) == 1 and return_tensors == "pt" and not self.scale_fill:
+            # one image (how pipelines call): a later torch.cat with other sizes letterboxes them to a shared shape
+            data["pixel_values"] = letterboxed(data["pixel_values"], fill / 255)
         features = BatchFeature(data=data, tensor_type=return_tensors)
         if annotations is not None:
             from .processing.annotations import annotations_to_labels
@@ -322,14 +326,14 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
                                                max_det=max_det, agnostic_nms=agnostic_nms, end_to_end=end_to_end,
                                                input_size=input_size)
             if target_sizes is None:
-                for result, (height, width) in zip(results, self._input_sizes(len(results), None, input_size)):
+                for result, (height, width) in zip(results, self._input_sizes(len(results), None, input_size, outputs)):
                     result["boxes"] = result["boxes"] / result["boxes"].new_tensor([width, height, width, height])
             return results
         logits = _output_field(outputs, "logits").float()
         pred_boxes = _output_field(outputs, "pred_boxes").float()
         batch = logits.shape[0]
         originals = None if target_sizes is None else _as_size_list(target_sizes, batch, "target sizes")
-        input_sizes = self._input_sizes(batch, originals, input_size)
+        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         boxes = _cxcywh_to_xyxy_pixels(pred_boxes, input_sizes)
         kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
         results = []
@@ -385,9 +389,15 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         return nms(scores, boxes, conf, iou, limit, agnostic)
 
     def _input_sizes(
-        self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None
+        self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None,
+        outputs: Any = None,
     ) -> list[tuple[int, int]]:
-        """Network input ``(height, width)`` per image: given, derived from original sizes, or the full shape."""
+        """Network input ``(height, width)`` per image: given, reported by the model (``outputs.input_size``, for
+        a batch letterboxed to one shared shape by a pipeline's collate), derived from original sizes, or the full
+        shape."""
+        reported = outputs.get("input_size") if isinstance(outputs, Mapping) else getattr(outputs, "input_size", None)
+        if input_size is None and reported is not None:
+            input_size = [int(v) for v in torch.as_tensor(reported).reshape(-1, 2)[0]]
         if input_size is not None:
             height, width = (int(s) for s in input_size)
             return [(height, width)] * batch

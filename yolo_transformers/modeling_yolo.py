@@ -20,6 +20,7 @@ from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_ro
 from .compat import configure_head, fuse_quietly
 from .network.architecture import build_network
 from .network.checkpointing import checkpointed_call
+from .processing.batching import SharedLetterboxBatch, shared_input_size
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
 from .loss.yolo_loss import task_loss
@@ -312,6 +313,7 @@ class YoloPreTrainedModel(PreTrainedModel):
                 f"pixel_values must be (batch_size, channels, height, width), got shape {tuple(pixel_values.shape)}; "
                 "prepare images with the model's image processor."
             )
+        shared = isinstance(pixel_values, SharedLetterboxBatch)  # a pipeline's mixed-size batch (processing.batching)
         pixel_values = self._as_input(pixel_values)
         network = self._inference_network()
         # The memory layout the network runs in (the processor's tensors are channels-last views): converting here
@@ -319,11 +321,19 @@ class YoloPreTrainedModel(PreTrainedModel):
         channels_last = network is not self.model and _predictor_uses_channels_last(pixel_values.device)
         pixel_values = pixel_values.contiguous(memory_format=torch.channels_last if channels_last else
                                                torch.contiguous_format)
-        return network, pixel_values, self._head_inputs(pixel_values, network)
+        features = self._head_inputs(pixel_values, network)
+        return network, pixel_values.as_subclass(SharedLetterboxBatch) if shared else pixel_values, features
 
     def _finish(self, output: ModelOutput, features: list[torch.Tensor], output_hidden_states: bool | None,
-                return_dict: bool | None) -> ModelOutput | tuple:
-        """The end of every task's forward: attach the head's input features on request, dict or tuple."""
+                return_dict: bool | None, pixel_values: torch.Tensor | None = None) -> ModelOutput | tuple:
+        """The end of every task's forward: attach the head's input features on request, dict or tuple.
+
+        For a batch a pipeline letterboxed to one shared shape, ``input_size`` `(B, 2)` (height, width) is added so
+        that post-processing, which pipelines call one image at a time, undoes that letterbox.
+        """
+        shared_size = None if pixel_values is None else shared_input_size(pixel_values)
+        if shared_size is not None:
+            output["input_size"] = shared_size
         if self.config.output_hidden_states if output_hidden_states is None else output_hidden_states:
             output["hidden_states"] = tuple(features)
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
@@ -383,7 +393,7 @@ class YoloForObjectDetection(YoloPreTrainedModel):
             logits=heads.raw["scores"].transpose(1, 2),
             pred_boxes=normalized_boxes(pixel_values, heads),
         )
-        return self._finish(output, features, output_hidden_states, return_dict)
+        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics returns it (used to prove conversion parity).

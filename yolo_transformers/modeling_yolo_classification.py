@@ -89,7 +89,7 @@ class YoloForImageClassification(YoloPreTrainedModel):
             loss_dict=loss_dict,
             logits=logits,
         )
-        return self._finish(output, features, output_hidden_states, return_dict)
+        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Ultralytics' inference output: class probabilities `(batch_size, num_labels)` (softmax of the logits)."""

@@ -96,7 +96,7 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
             loss_dict=loss_dict,
             predicted_depth=depth[:, 0],
         )
-        return self._finish(output, features, output_hidden_states, return_dict)
+        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, 1, height / 4, width / 4)`."""

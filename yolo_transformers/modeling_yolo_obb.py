@@ -109,7 +109,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
             pred_boxes=normalized_boxes(pixel_values, heads, rotated=True),
             pred_angles=heads.raw["angle"][:, 0],
         )
-        return self._finish(output, features, output_hidden_states, return_dict)
+        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it (used to prove conversion parity).

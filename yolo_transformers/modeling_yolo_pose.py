@@ -129,7 +129,7 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
             pred_boxes=normalized_boxes(pixel_values, heads),
             pred_keypoints=keypoints,
         )
-        return self._finish(output, features, output_hidden_states, return_dict)
+        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it (used to prove conversion parity).

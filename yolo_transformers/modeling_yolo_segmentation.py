@@ -125,7 +125,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             mask_coefficients=heads.raw["mask_coefficient"].transpose(1, 2),
             proto_masks=self._prototypes(head.proto, features),
         )
-        return self._finish(output, features, output_hidden_states, return_dict)
+        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The head's inference tensors exactly as Ultralytics computes them (used to prove conversion parity).

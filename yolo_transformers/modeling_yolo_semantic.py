@@ -95,7 +95,7 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
             loss_dict=loss_dict,
             logits=logits,
         )
-        return self._finish(output, features, output_hidden_states, return_dict)
+        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, num_labels, h / 8, w / 8)`."""

@@ -62,7 +62,7 @@ class DensePostProcessing:
             raise ValueError(f"Expected semantic logits (B, C, h, w), got shape {tuple(logits.shape)}")
         batch = logits.shape[0]
         originals = None if target_sizes is None else size_pairs(target_sizes, batch)
-        input_sizes = self._input_sizes(batch, originals, input_size)
+        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         maps = []
         for i in range(batch):
             scores = logits[i : i + 1]
@@ -102,7 +102,7 @@ class DensePostProcessing:
             raise ValueError(f"Expected predicted_depth (B, h, w), got shape {tuple(depth.shape)}")
         batch = depth.shape[0]
         originals = None if target_sizes is None else size_pairs(target_sizes, batch)
-        input_sizes = self._input_sizes(batch, originals, input_size)
+        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         results = []
         for i in range(batch):
             maps = depth[i][None, None]

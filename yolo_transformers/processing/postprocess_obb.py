@@ -106,7 +106,7 @@ class OrientedDetectionPostProcessing:
         angles = output_field(outputs, "pred_angles", expected).float()
         batch = logits.shape[0]
         originals = None if target_sizes is None else size_pairs(target_sizes, batch)
-        input_sizes = self._input_sizes(batch, originals, input_size)
+        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         scale = pred_boxes.new_tensor([[w, h, w, h] for h, w in input_sizes])[:, None, :]
         rboxes = torch.cat((pred_boxes * scale, angles[..., None]), dim=-1)  # (B, A, 5) input pixels
         kept = self._select_rotated(

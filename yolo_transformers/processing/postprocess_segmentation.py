@@ -127,7 +127,7 @@ class InstanceSegmentationPostProcessing:
         prototypes = output_field(outputs, "proto_masks", _EXPECTED).float()
         batch = logits.shape[0]
         originals = None if target_sizes is None else size_pairs(target_sizes, batch)
-        input_sizes = self._input_sizes(batch, originals, input_size)
+        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
         kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
         results = []
