@@ -33,7 +33,7 @@ from .processing.letterbox import (
     to_rgb_array,
 )
 from .processing.batching import letterboxed
-from .processing.geometry import stretch_geometry
+from .processing.geometry import cxcywh_to_xyxy, output_field, size_pairs, stretch_geometry
 from .processing.nms import KeptDetections, end_to_end_topk, non_max_suppression
 from .processing.pixel_values import as_return_type, scaled_pixel_values
 from .processing.postprocess_obb import is_oriented_output, oriented_as_axis_aligned
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 ImageBatch = SingleImage | Sequence[SingleImage]
 SizeLike = Sequence[int] | torch.Tensor
+_EXPECTED = "logits (B, A, C) and pred_boxes (B, A, 4)"
 
 
 class YoloImageProcessorKwargs(ImagesKwargs, total=False):
@@ -70,32 +71,6 @@ def _flatten_images(images: Any) -> list[SingleImage]:
     if isinstance(images, (list, tuple)):
         return [img for item in images for img in _flatten_images(item)]
     return [images]
-
-
-def _output_field(outputs: Any, name: str) -> torch.Tensor:
-    """Read ``name`` from a ``ModelOutput``, dict or object."""
-    value = outputs[name] if isinstance(outputs, Mapping) else getattr(outputs, name, None)
-    if value is None:
-        raise ValueError(f"Model outputs have no '{name}'; expected logits (B, A, C) and pred_boxes (B, A, 4)")
-    return value
-
-
-def _as_size_list(sizes: SizeLike | Sequence[SizeLike], batch: int, what: str) -> list[tuple[int, int]]:
-    """Normalise ``(B, 2)`` sizes (tensor or nested sequence) to a list of ``(height, width)`` int pairs."""
-    if isinstance(sizes, torch.Tensor):
-        sizes = sizes.tolist()
-    pairs = [(int(h), int(w)) for h, w in sizes]
-    if len(pairs) != batch:
-        raise ValueError(f"Got {len(pairs)} {what} for a batch of {batch} predictions")
-    return pairs
-
-
-def _cxcywh_to_xyxy_pixels(pred_boxes: torch.Tensor, input_sizes: list[tuple[int, int]]) -> torch.Tensor:
-    """``(B, A, 4)`` normalised ``(cx, cy, w, h)`` -> ``(B, A, 4)`` ``(x1, y1, x2, y2)`` input pixels."""
-    scale = torch.tensor([[w, h, w, h] for h, w in input_sizes], dtype=pred_boxes.dtype, device=pred_boxes.device)
-    xywh = pred_boxes * scale[:, None, :]
-    center, half = xywh[..., :2], xywh[..., 2:] / 2
-    return torch.cat((center - half, center + half), dim=-1)
 
 
 class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
@@ -192,7 +167,7 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
         Returns:
             One :class:`LetterboxGeometry` per image.
         """
-        sizes = _as_size_list(original_sizes, len(original_sizes), "sizes")
+        sizes = size_pairs(original_sizes, len(original_sizes), "sizes")
         minimal = self.minimal_padding if minimal_padding is None else minimal_padding
         auto = minimal and len(set(sizes)) == 1
         shape = self.letterbox_shape(image_size)
@@ -329,17 +304,17 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
                 for result, (height, width) in zip(results, self._input_sizes(len(results), None, input_size, outputs)):
                     result["boxes"] = result["boxes"] / result["boxes"].new_tensor([width, height, width, height])
             return results
-        logits = _output_field(outputs, "logits").float()
-        pred_boxes = _output_field(outputs, "pred_boxes").float()
+        logits = output_field(outputs, "logits", _EXPECTED).float()
+        pred_boxes = output_field(outputs, "pred_boxes", _EXPECTED).float()
         batch = logits.shape[0]
-        originals = None if target_sizes is None else _as_size_list(target_sizes, batch, "target sizes")
+        originals = None if target_sizes is None else size_pairs(target_sizes, batch, "target sizes")
         input_sizes = self._input_sizes(batch, originals, input_size, outputs)
-        boxes = _cxcywh_to_xyxy_pixels(pred_boxes, input_sizes)
+        boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
         kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
         results = []
         for i, det in enumerate(kept):
             if originals is None:  # relative to the input; NMS ran in pixels (IoU does not change with the scale)
-                det_boxes = _cxcywh_to_xyxy_pixels(pred_boxes[i : i + 1, det.indices], [(1, 1)])[0]
+                det_boxes = cxcywh_to_xyxy(pred_boxes[i : i + 1, det.indices], [(1, 1)])[0]
             else:
                 det_boxes = scale_boxes_to_original(boxes[i][det.indices], input_sizes[i], originals[i])
             results.append({"scores": det.scores, "labels": det.labels, "boxes": det_boxes})

@@ -20,6 +20,7 @@ from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_ro
 from .compat import configure_head, fuse_quietly
 from .network.architecture import build_network
 from .network.checkpointing import checkpointed_call
+from .network.twin_cache import TwinCache, state_key, state_tensors
 from .processing.batching import SharedLetterboxBatch, shared_input_size
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
@@ -42,48 +43,6 @@ def _predictor_uses_channels_last(device: torch.device) -> bool:
         and torch.backends.mkldnn.enabled
         and sys.platform in {"linux", "win32"}
     )
-
-
-def _state_tensors(module: nn.Module) -> list[torch.Tensor]:
-    """Every parameter and buffer of ``module`` and its submodules: ``list(module.parameters())`` at a third of the
-    cost, which matters on every inference call (a shared tensor may appear twice; harmless for a cache key)."""
-    found, pending = [], [module]
-    while pending:
-        current = pending.pop()
-        found.extend(p for p in current._parameters.values() if p is not None)
-        found.extend(b for b in current._buffers.values() if b is not None)
-        pending.extend(child for child in current._modules.values() if child is not None)
-    return found
-
-
-def _state_key(tensors: list[torch.Tensor]) -> tuple:
-    """What the fused twin depends on: device, dtype, and each tensor's storage and in-place version.
-
-    Inference tensors (made under ``torch.inference_mode()``, e.g. a model loaded there) have no version counter:
-    they can only be changed in place inside ``inference_mode``, which is not tracked (their version reads -1).
-    """
-    return (tensors[0].device, tensors[0].dtype,
-            tuple(-1 if t.is_inference() else t._version for t in tensors),
-            tuple(t.data_ptr() for t in tensors))  # fmt: skip
-
-
-class _TwinCache:
-    """The cached inference twin and the parameter state it was built from.
-
-    Copying or pickling a model drops it: the copy rebuilds its own on its first inference, and a pickle does not
-    carry a second copy of every weight.
-    """
-
-    __slots__ = ("key", "network")
-
-    def __init__(self, key: tuple | None = None, network: nn.Module | None = None) -> None:
-        self.key, self.network = key, network
-
-    def __deepcopy__(self, memo: dict) -> _TwinCache:
-        return _TwinCache()
-
-    def __reduce__(self) -> tuple:
-        return (_TwinCache, ())
 
 
 @dataclass
@@ -259,8 +218,8 @@ class YoloPreTrainedModel(PreTrainedModel):
         if self.training or torch.is_grad_enabled() or not self.fuse_for_inference:
             self.__dict__.pop("_fused_twin", None)
             return self.model
-        parameters = _state_tensors(self.model)
-        key = _state_key(parameters)
+        parameters = state_tensors(self.model)
+        key = state_key(parameters)
         cached = self.__dict__.get("_fused_twin")
         if cached is None or cached.key != key:
             twin = fuse_quietly(copy.deepcopy(self.model).eval().float())  # fuse in float32, then the model's dtype
@@ -273,7 +232,7 @@ class YoloPreTrainedModel(PreTrainedModel):
                 # in YOLO.predict, so even near-tied scores rank the same.
                 twin = twin.to(memory_format=torch.channels_last)
             configure_head(twin.model[-1], end_to_end=bool(self.config.end_to_end) if self.task else None)
-            cached = _TwinCache(key, twin)
+            cached = TwinCache(key, twin)
             object.__setattr__(self, "_fused_twin", cached)  # a plain attribute: not a submodule, not saved
         return cached.network
 
