@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 
+import io
+
+import datasets
 import numpy as np
 import pytest
 import torch
@@ -30,8 +33,8 @@ def _mixed_sizes(path) -> list[Image.Image]:
 
 def _full_square(folder):
     """The folder's processor, letterboxing every image alone to the full image_size (the batch's shared shape)."""
-    from yolo_transformers.auto import processor_for_config
     from yolo_transformers import YoloConfig
+    from yolo_transformers.auto import processor_for_config
 
     processor = copy.deepcopy(processor_for_config(YoloConfig.from_pretrained(folder)))
     if hasattr(processor, "minimal_padding"):
@@ -39,7 +42,8 @@ def _full_square(folder):
     return processor
 
 
-def _assert_same(task: str, single, batched, id2label) -> None:
+def _assert_same(task: str, single, batched) -> None:
+    """Batched pipeline results equal the image's results alone at the batch's shared letterbox shape."""
     if task in ("detect", "obb"):
         assert [d["label"] for d in single] == [d["label"] for d in batched]
         for a, b in zip(single, batched):
@@ -77,7 +81,7 @@ def test_pipeline_batches_images_of_different_sizes(source, task, kwargs, conver
         expected = alone(image, **kwargs)
         if task == "obb":
             expected = expected[:20]
-        _assert_same(task, expected, found, model.model.config.id2label)
+        _assert_same(task, expected, found)
     if task == "detect":
         assert sum(len(found) for found in batched) >= len(images)  # real detections were compared
 
@@ -86,10 +90,6 @@ def test_key_dataset_over_a_real_split_of_mixed_sizes(converted_tiny_detector, s
     from transformers.pipelines.pt_utils import KeyDataset
 
     from yolo_transformers.data import load_yolo_dataset, to_yolo_folder
-
-    import io
-
-    import datasets
 
     split = load_yolo_dataset(shapes_dataset)["validation"].select(range(8))
 
@@ -114,5 +114,5 @@ def test_key_dataset_over_a_real_split_of_mixed_sizes(converted_tiny_detector, s
                      image_processor=_full_square(converted_tiny_detector))
     assert len(batched) == len(real)
     for image, found in zip(KeyDataset(real, "image"), batched):
-        _assert_same("detect", alone(image, threshold=0.25), found, None)
+        _assert_same("detect", alone(image, threshold=0.25), found)
     assert sum(len(found) for found in batched) >= len(real)
