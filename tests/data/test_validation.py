@@ -189,8 +189,10 @@ def test_yaml_missing_split_path(ds_root, tmp_path):
         _load(ds_root, tmp_path)
     ds = _load(ds_root, tmp_path, strict=False)
     assert list(ds) == ["train"] and ds.conversion_report.counts["missing_split"] == 1
-    _edit_yaml(ds_root, val=None)
-    with pytest.raises(DatasetFormatError, match=r"split key\(s\) \['val'\] missing"):
+    _edit_yaml(ds_root, val=None)  # no validation split (as to_yolo_folder writes one): what exists converts
+    assert list(_load(ds_root, tmp_path)) == ["train"]
+    _edit_yaml(ds_root, train=None)
+    with pytest.raises(DatasetFormatError, match=r"split key 'train' missing"):
         _load(ds_root, tmp_path)
 
 

@@ -150,12 +150,14 @@ def read_data_yaml(yaml_file: Path, *, strict: bool = True) -> dict[str, Any]:
             )
     if "val" not in data and "validation" in data:
         data["val"] = data.pop("validation")
-    missing = [k for k in ("train", "val") if not data.get(k)]
-    if missing and strict:
+    if not data.get("train") and strict:
         raise DatasetFormatError(
-            f"{yaml_file}: split key(s) {missing} missing; Ultralytics requires 'train' and 'val'. "
+            f"{yaml_file}: split key 'train' missing; Ultralytics requires 'train' and 'val'. "
             "Fix: add them (folders or .txt lists relative to 'path'), or pass strict=False."
         )
+    if not data.get("val"):  # a dataset without validation split (to_yolo_folder writes one so): convert what exists
+        logger.warning("%s: no 'val' split; converting the splits it has (Ultralytics' training needs 'val').",
+                       yaml_file)
     data["names"] = _read_names(data, yaml_file, strict)
     _check_keypoints(data, yaml_file)
     return data
