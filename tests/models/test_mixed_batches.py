@@ -62,7 +62,7 @@ def _assert_same(task: str, single, batched) -> None:
 
 @pytest.mark.parametrize(
     ("source", "task", "kwargs"),
-    [("tiny-detector", "detect", {"threshold": 0.25}), ("yolo11n-obb.yaml", "obb", {"threshold": 1e-6}),
+    [("tiny-detector", "detect", {"threshold": 0.25}), ("yolo11n-obb.yaml", "obb", {"threshold": 1e-4}),
      ("yolo11n-seg.yaml", "segment", {"threshold": 1e-6}), ("yolo26n-sem.yaml", "semantic", {}),
      ("yolo26n-depth.yaml", "depth", {}), ("yolo11n-cls.yaml", "classify", {})],
 )
@@ -75,14 +75,13 @@ def test_pipeline_batches_images_of_different_sizes(source, task, kwargs, conver
     batched = pipeline(PIPELINE_TASKS[task], model=folder)(images, batch_size=8, **kwargs)
     alone = pipeline(PIPELINE_TASKS[task], model=folder, image_processor=_full_square(folder))
     assert len(batched) == len(images)
-    if task == "obb":  # random weights: thousands of near-tied boxes; the best ones must agree
-        batched = [found[:20] for found in batched]
     for image, found in zip(images, batched):
         expected = alone(image, **kwargs)
-        if task == "obb":
-            expected = expected[:20]
+        if task == "obb":  # random weights: many equal scores, whose order is arbitrary: compare sorted boxes
+            order = lambda found: sorted(found, key=lambda d: (d["label"], *d["box"].values()))  # noqa: E731
+            expected, found = order(expected), order(found)
         _assert_same(task, expected, found)
-    if task == "detect":
+    if task in ("detect", "obb", "segment"):
         assert sum(len(found) for found in batched) >= len(images)  # real detections were compared
 
 
