@@ -8,6 +8,7 @@ and restores what it changed before it returns (nothing here leaves process-wide
 :func:`ultralytics_safe_loading`   flips ``ultralytics.nn.tasks.SAFE_LOAD`` (Ultralytics' restricted loader) in a block
 :func:`preserved_process_state`    snapshots what Ultralytics changes process-wide (torch safe globals, threads, env)
 :func:`yolo_for_network`           an ``ultralytics.YOLO`` around an in-memory network, as ``Model._load`` sets one up
+:func:`no_download_counts`         turns off ``datasets``' download-count request to a third-party S3 bucket in a block
 :func:`fast_head_copies`           swaps the ``copy`` name of ``ultralytics.nn.modules.head`` in a block
 :func:`fuse_quietly`               Ultralytics' ``fuse()`` prints; its output is dropped
 :func:`one_to_one_inference`       calls the private ``Detect._inference`` of end-to-end heads
@@ -29,7 +30,8 @@ import torch
 
 from .network.module_clone import clone_module
 
-__all__ = ["keep_torch_threads", "ultralytics_safe_loading", "preserved_process_state", "yolo_for_network", "fast_head_copies", "fuse_quietly",
+__all__ = ["keep_torch_threads", "ultralytics_safe_loading", "preserved_process_state", "yolo_for_network",
+           "no_download_counts", "fast_head_copies", "fuse_quietly",
            "one_to_one_inference", "configure_head", "register_pipeline_model_names"]
 
 _PATCH_LOCK = threading.RLock()  # re-entrant: a build inside a build must not deadlock
@@ -118,6 +120,25 @@ def yolo_for_network(network: torch.nn.Module, train_args: dict, task: str) -> A
     yolo.overrides.pop("data", None)
     del yolo.training
     return yolo
+
+
+@contextlib.contextmanager
+def no_download_counts() -> Iterator[None]:
+    """Within this block, ``datasets`` (5.x) does not send its download-count HEAD request.
+
+    ``datasets.load.increase_load_count`` asks ``s3.amazonaws.com`` for ``<repo>.py`` on every builder load, even
+    when ``HF_ENDPOINT`` is a private Hub: the repo name leaves for a third party. Its module flag is turned off and
+    restored on exit.
+    """
+    from datasets import config
+
+    with _PATCH_LOCK:
+        previous = config.HF_UPDATE_DOWNLOAD_COUNTS
+        config.HF_UPDATE_DOWNLOAD_COUNTS = False
+        try:
+            yield
+        finally:
+            config.HF_UPDATE_DOWNLOAD_COUNTS = previous
 
 
 @contextlib.contextmanager
