@@ -221,8 +221,11 @@ def _require_hub_safetensors(repo_id: str, kwargs: dict[str, Any]) -> None:
 
     options = {k: kwargs[k] for k in _HUB_FILE_KWARGS if kwargs.get(k) is not None}
     for name in (_WEIGHTS_NAME, _WEIGHTS_NAME + ".index.json"):
-        if cached_file(repo_id, name, _raise_exceptions_for_missing_entries=False,
-                       _raise_exceptions_for_gated_repo=False, **options) is not None:
+        resolved = cached_file(repo_id, name, _raise_exceptions_for_missing_entries=False,
+                               _raise_exceptions_for_gated_repo=False, **options)
+        if resolved is not None:
+            if name == _WEIGHTS_NAME:
+                _check_safetensors(Path(resolved))  # a malformed header is a WeightsError, as for local folders
             return
     raise WeightsError(
         f"{repo_id} has no {_WEIGHTS_NAME}: only safetensors weights are loaded; a pytorch_model.bin (a pickle) is "
