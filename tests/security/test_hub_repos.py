@@ -63,7 +63,8 @@ def test_download_model_of_a_pickle_only_repo_is_a_typed_error(pickle_only_repo,
         download_model(pickle_only_repo, local_dir=tmp_path / "out")
     with pytest.raises(HubError, match="safetensors"):
         download_model(pickle_only_repo, format="ultralytics", local_dir=tmp_path / "pt")
-    assert not (tmp_path / "pt").exists() or not any((tmp_path / "pt").rglob("*.pt"))
+    assert not (tmp_path / "out").exists() and not (tmp_path / "pt").exists()  # nothing half-written
+    assert [p.name for p in tmp_path.iterdir()] == []
 
 
 def test_pulled_checkpoint_carries_no_dataset_url_or_path(hub_server, hub_repo_name, converted_tiny_detector,
