@@ -3,19 +3,21 @@
 * ``network_guard`` (autouse): ``socket.connect``/``connect_ex``/``getaddrinfo``/``sendto`` to anything but the
   local Hub's loopback port are recorded and refused; the test fails if any was attempted.
 * ``marker`` (autouse): a path every payload tries to create (``touch``); the test fails if it exists afterwards.
+* ``no_token_in_output`` (autouse): no token of the local Hub's users, in any form, in stdout, stderr or logs.
 * ``process_state``: torch's safe globals, thread count, environment and Ultralytics' patched attributes, to
   compare before and after a call.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.hub_server.fixtures import HUB
-from tests.security.guards import snapshot_process_state
+from tests.security.guards import assert_no_token, snapshot_process_state
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -73,6 +75,19 @@ def marker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("marker") / "pwned"
     yield path
     assert not path.exists(), f"a hostile payload ran: {path} was created"
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_output(capfd: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail if any token of the local Hub's users shows, in any form, in the test's stdout, stderr or logs."""
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="yolo_transformers")  # third-party DEBUG logs are the user's to filter
+    yield
+    captured = capfd.readouterr()
+    output = captured.out + captured.err + caplog.text
+    for roles in HUB.users.values():
+        for token in roles.values():
+            assert_no_token(output, token)
 
 
 @pytest.fixture

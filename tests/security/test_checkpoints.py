@@ -170,3 +170,23 @@ def test_this_release_checkpoints_load_pickled_with_and_without_dill(pickler, ti
     x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(safe.network(x)[0], trusted.network(x)[0], rtol=0, atol=0)
+
+
+def test_pickled_attributes_never_size_tensors_but_numerics_reach_the_reference(tiny_detector_pt, tmp_path):
+    """An Upsample scale of 1e6 in the pickle is not taken (it would allocate terabytes on the first forward);
+    a BatchNorm eps is, so the parity reference computes as pickled and a difference is caught."""
+    from yolo_transformers.errors import ParityError
+
+    def edit(ckpt):
+        network = ckpt["model"]
+        upsample = next(m for m in network.modules() if isinstance(m, torch.nn.Upsample))
+        upsample.scale_factor = 1e6
+        network.model[0].bn.eps = 0.5
+
+    altered = save_with(tiny_detector_pt, tmp_path / "attrs.pt", edit)
+    source = load_checkpoint(altered)
+    assert all(m.scale_factor == 2.0 for m in source.network.modules() if isinstance(m, torch.nn.Upsample))
+    assert source.network.model[0].bn.eps == 0.5
+    with pytest.raises(ParityError):
+        convert_checkpoint(altered, tmp_path / "out", verify_images=[])
+    assert not (tmp_path / "out").exists()

@@ -36,11 +36,11 @@ def test_tokens_with_whitespace_or_control_characters_are_refused_up_front(insid
         assert_no_token(text, real)
 
 
-def test_tokens_from_the_environment_are_checked_too(hub_server, monkeypatch, capsys):
+def test_tokens_from_the_environment_are_checked_too(hub_server, monkeypatch, capfd):
     token = hub_server.token("alice")[:8] + " " + hub_server.token("alice")[8:]
     monkeypatch.setenv("HF_TOKEN", token)
     assert main(["list", "--user", "alice"]) == 1
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     assert "HF_TOKEN" in captured.err and "whitespace" in captured.err
     assert_no_token(captured.out + captured.err, token)
 
@@ -61,7 +61,7 @@ def _echoing_server(hub_server, token: str) -> None:
 
 
 @pytest.mark.parametrize("traceback_env", [None, "1"])
-def test_cli_output_never_shows_the_token(traceback_env, hub_faults, monkeypatch, capsys, caplog):
+def test_cli_output_never_shows_the_token(traceback_env, hub_faults, monkeypatch, capfd, caplog):
     token = hub_faults.token("alice")
     _echoing_server(hub_faults, token)
     if traceback_env:
@@ -70,7 +70,7 @@ def test_cli_output_never_shows_the_token(traceback_env, hub_faults, monkeypatch
         monkeypatch.delenv("YOLO_HF_TRACEBACK", raising=False)
     with caplog.at_level(logging.DEBUG):
         assert main(["list", "--user", "alice", "--token", token]) == 1
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     output = captured.out + captured.err + caplog.text
     assert_no_token(output, token)
     if traceback_env:  # the whole chain was printed, server message included, redacted

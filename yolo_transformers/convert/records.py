@@ -22,9 +22,12 @@ __all__ = ["plain_data", "module_tree", "ModuleTree", "restore_attributes", "che
 _MAX_MODULES = 100_000
 _MAX_DEPTH = 64
 _MAX_PLAIN_NODES = 2_000_000
-# Attributes never copied from a pickled module onto the rebuilt one: Ultralytics' run-time switches and caches
-# (set per instance by configure_head), and the training flag.
-_RUNTIME_ATTRIBUTES = frozenset({"training", "shape", "export", "format", "dynamic", "inplace", "dump", "xyxy"})
+# The plain attributes copied from a pickled module onto the rebuilt one (numerics that the yaml does not fix), with
+# their allowed range; nothing that sizes a tensor (an Upsample scale, a kernel) is ever taken from the pickle.
+_COPIED_ATTRIBUTES: dict[str, tuple[float, float] | None] = {
+    "eps": (0.0, 1.0), "momentum": (0.0, 1.0), "negative_slope": (-10.0, 10.0), "max_det": (1, 10_000),
+    "end2end": None, "legacy": None,
+}
 _ALIASES = {"Silence": "Identity", "YOLOv10DetectionModel": "DetectionModel"}
 
 
@@ -108,11 +111,12 @@ def module_tree(root: Record, path: Path) -> ModuleTree:
 
 
 def _is_plain_attribute(key: Any, value: Any) -> bool:
-    if not isinstance(key, str) or key.startswith("_") or key in _RUNTIME_ATTRIBUTES:
+    if key not in _COPIED_ATTRIBUTES:
         return False
-    if isinstance(value, tuple):
-        return len(value) <= 8 and all(type(v) in (int, float, bool) for v in value)
-    return type(value) in (int, float, bool, str) and (not isinstance(value, str) or len(value) <= 64)
+    bounds = _COPIED_ATTRIBUTES[key]
+    if bounds is None:
+        return type(value) is bool
+    return type(value) in (int, float) and bounds[0] <= value <= bounds[1]
 
 
 def check_same_structure(network: torch.nn.Module, tree: ModuleTree, path: Path) -> None:
@@ -138,8 +142,8 @@ def _root_alias(name: str, tree: ModuleTree, built: dict[str, str]) -> bool:
 
 
 def restore_attributes(network: torch.nn.Module, tree: ModuleTree) -> None:
-    """Copy the pickled plain attributes (BatchNorm ``eps``, conv ``padding``, head ``max_det`` ...) onto the rebuilt
-    modules where the module already has that attribute with the same type, so the reference behaves as pickled."""
+    """Copy the pickled numeric attributes (BatchNorm ``eps``/``momentum``, head ``max_det``, ``end2end``, ...; see
+    ``_COPIED_ATTRIBUTES``) onto the rebuilt modules that already have them, so the reference computes as pickled."""
     modules = dict(network.named_modules(remove_duplicate=False))
     for name, attributes in tree.attributes.items():
         module = modules.get(name)
@@ -152,8 +156,6 @@ def restore_attributes(network: torch.nn.Module, tree: ModuleTree) -> None:
 
 
 def _same_kind(current: Any, value: Any) -> bool:
-    if isinstance(current, tuple) and isinstance(value, tuple):
-        return len(current) == len(value)
     numbers = (int, float)
     if type(current) in numbers and type(value) in numbers:
         return True

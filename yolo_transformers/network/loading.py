@@ -58,8 +58,8 @@ def check_local_folder(folder: Path, model_class: type) -> None:
         )
     try:
         config = json.loads(config_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{config_file} is not valid JSON ({error}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise ConfigError(f"{config_file} is not valid JSON ({type(error).__name__}: {str(error)[:200]}).") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{config_file} must hold a JSON object.")
     for field, kind, example in (("architecture", dict, "the Ultralytics model.yaml dict"),
