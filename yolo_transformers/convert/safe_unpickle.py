@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError, UnsafeCheckpointError
-from .pickle_objects import MAX_DIMS, PLAIN_CALLABLES, Marker, Record, TensorRef, record_class
+from .pickle_objects import MAX_DIMS, PLAIN_CALLABLES, Marker, TensorRef, record_class
 
 __all__ = ["read_archive", "MODULE_NAMESPACES"]
 
@@ -52,6 +52,10 @@ _STORAGE_DTYPES = {
     "DoubleStorage": torch.float64, "LongStorage": torch.int64, "IntStorage": torch.int32,
     "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8, "BoolStorage": torch.bool,
 }
+_TORCH_DTYPES = frozenset({
+    "float32", "float", "float16", "half", "bfloat16", "float64", "double", "int64", "long", "int32", "int", "int16",
+    "short", "int8", "uint8", "bool", "complex64", "complex128", "uint16", "uint32", "uint64",
+})
 # Opcodes that call code found by name outside find_class, or read out-of-band buffers.
 _REFUSED_OPCODES = frozenset({"INST", "OBJ", "EXT1", "EXT2", "EXT4", "PERSID", "NEXT_BUFFER", "READONLY_BUFFER"})
 _MEMO_OPCODES = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
@@ -118,7 +122,7 @@ class _ArchiveUnpickler(pickle.Unpickler):
             return self.callables[path]
         if module == "torch" and name in _STORAGE_DTYPES:
             return Marker(path, _STORAGE_DTYPES[name])
-        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
+        if module == "torch" and name in _TORCH_DTYPES:  # a fixed list: no attribute lookup by attacker name
             return getattr(torch, name)
         if path in ("torch.Tensor", "torch.nn.parameter.Parameter") or (
                 module == "numpy.dtypes" and name.endswith("DType")):
