@@ -79,6 +79,8 @@ def download_model(
 def _checkpoint_name(repo_id: str) -> str:
     """``<repo name>.pt``; YOLOv3/v5-style names get ``-hf`` so Ultralytics does not swap in its ``...u.pt``."""
     name = repo_id.split("/")[-1]
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", name):  # it becomes a file name inside local_dir
+        raise HubError(f"repository name {name!r} cannot be a file name; use a Hub id like 'owner/name'.")
     return f"{name}-hf.pt" if re.match(r"yolov[35]", name, re.IGNORECASE) else f"{name}.pt"
 
 
