@@ -199,3 +199,15 @@ def test_pickled_attributes_never_size_tensors_but_numerics_reach_the_reference(
     with pytest.raises(ParityError):
         convert_checkpoint(altered, tmp_path / "out", verify_images=[])
     assert not (tmp_path / "out").exists()
+
+
+def test_pickled_architecture_naming_torchvision_is_refused(tiny_detector_pt, tmp_path):
+    """The network is rebuilt from the pickled yaml, which is checked like a config.json: a layer that downloads and
+    unpickles weights (TorchVision) is refused before anything is built."""
+
+    def edit(ckpt):
+        ckpt["model"].yaml["backbone"].insert(0, [-1, 1, "TorchVision", [768, "convnext_tiny", "DEFAULT", True, 2]])
+
+    hostile = save_with(tiny_detector_pt, tmp_path / "torchvision.pt", edit)
+    with pytest.raises(UnsafeCheckpointError, match="TorchVision"):
+        load_checkpoint(hostile)

@@ -9,6 +9,7 @@ import struct
 
 import pytest
 
+from tests.helpers import HUB_WARNINGS
 from yolo_transformers import WeightsError, YoloForObjectDetection
 
 
@@ -50,3 +51,20 @@ def test_unparsable_headers_raise_weights_error(raw, converted_tiny_detector, tm
     (folder / "model.safetensors").write_bytes(raw)
     with pytest.raises(WeightsError):
         YoloForObjectDetection.from_pretrained(folder)
+
+
+@HUB_WARNINGS
+def test_malformed_header_from_the_hub_is_a_weights_error(hub_server, hub_repo_name, converted_tiny_detector):
+    import io
+
+    from huggingface_hub import CommitOperationAdd
+
+    repo_id = hub_repo_name()
+    api = hub_server.api("alice")
+    api.create_repo(repo_id)
+    raw = json.dumps(HEADERS["dtype-list"]).encode()
+    files = {"config.json": (converted_tiny_detector / "config.json").read_bytes(),
+             "model.safetensors": struct.pack("<Q", len(raw)) + raw + b"\x00" * 16}
+    api.create_commit(repo_id, [CommitOperationAdd(n, io.BytesIO(d)) for n, d in files.items()], commit_message="x")
+    with pytest.raises(WeightsError, match="model.safetensors"):
+        YoloForObjectDetection.from_pretrained(repo_id)
