@@ -27,6 +27,7 @@ from .training_curves import has_training_curves, save_training_curves
 from ..errors import ConfigError, HubError
 from ..tasks import TASK_SPECS
 from ..version import LIBRARY_TAG
+from .paths import dataset_label, public_path
 from .text import card_template, check_repo_id, code_span, markdown_cell
 
 __all__ = ["generate_model_card", "write_card_assets", "card_metadata", "TRAINING_CURVES_FILENAME",
@@ -85,23 +86,6 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------- formatting
-def _public_path(value: Any) -> str:
-    """A file argument without the trainer's local directories (they would leak into a public card)."""
-    text = str(value)
-    if "/" not in text and "\\" not in text:
-        return text
-    parts = [part for part in PurePath(text.replace("\\", "/")).parts if part not in ("/", "")]
-    generic = {"data.yaml", "dataset.yaml", "best.pt", "last.pt"}
-    return "/".join(parts[-2:]) if parts and parts[-1] in generic and len(parts) > 1 else parts[-1]
-
-
-def _dataset_name(data: Any) -> str:
-    """A short name for a data file: ``coco8`` for ``coco8.yaml``, the folder for ``shapes/data.yaml``."""
-    parts = _public_path(data).split("/")
-    stem = PurePath(parts[-1]).stem
-    return parts[0] if len(parts) > 1 and stem in ("data", "dataset") else stem
-
-
 def _iso_date(value: str | None) -> str | None:
     """An ISO 8601 date to the second (``2026-11-26T07:11:16+00:00``); other text unchanged."""
     from datetime import datetime
@@ -182,28 +166,12 @@ def _final_metrics(config: Any) -> list[tuple[str, str, float]]:
     return rows
 
 
-#: ``namespace/name`` as the Hub spells dataset ids (a data file has a suffix, a local path resolved by
-#: ``record_metrics`` is absolute).
-_HUB_DATASET_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-
-
 def _dataset_label(config: Any, datasets: list[str]) -> str | None:
-    """What the model was validated on: the Hub dataset id when known, else the dataset folder's (or data file's)
-    name; None when only a generic file name such as ``data.yaml`` is known (never ``data``)."""
+    """What the model was validated on: the card's Hub dataset if given, else :func:`.paths.dataset_label`."""
     if datasets:
         return datasets[0]
     data = (config.train_args or {}).get("data")
-    if not data:
-        return None
-    text = str(data)
-    if _HUB_DATASET_ID.fullmatch(text) and PurePath(text).suffix.lower() not in (".yaml", ".yml"):
-        return text
-    name = _dataset_name(text)
-    if name in ("data", "dataset"):
-        logger.warning("model card: the evaluation dataset is only known as %r; the model-index is left out. Fix: "
-                       "record_metrics(model, metrics, dataset=<Hub id or dataset folder>).", _public_path(text))
-        return None
-    return name
+    return dataset_label(data) if data else None
 
 
 def _eval_results(config: Any, pipeline_tag: str, datasets: list[str]) -> list[EvalResult]:
@@ -264,14 +232,14 @@ def _hyperparameters(config: Any) -> list[tuple[str, str]]:
         value = args.get(name)
         if value is None or value == "":
             continue
-        rows.append((name, _public_path(value) if name in ("model", "data") else str(value)))
+        rows.append((name, public_path(value) if name in ("model", "data") else str(value)))
     return rows
 
 
 def _provenance(config: Any) -> list[tuple[str, str]]:
     """``(name, value)`` rows; each value is Markdown already escaped for a table cell."""
     rows = [
-        ("Source checkpoint", code_span(_public_path(config.source_file)) if config.source_file else None),
+        ("Source checkpoint", code_span(public_path(config.source_file)) if config.source_file else None),
         ("Source SHA-256", code_span(config.source_sha256) if config.source_sha256 else None),
         ("Ultralytics version", markdown_cell(config.ultralytics_version) if config.ultralytics_version else None),
         ("Training date", markdown_cell(_iso_date(config.training_date)) if config.training_date else None),
