@@ -76,7 +76,7 @@ def test_images_come_from_bytes_only(clean, tmp_path):
     rows = train.to_list()
     rows[0]["image"] = {"bytes": None, "path": str(secret)}
     hostile = datasets.DatasetDict({"train": datasets.Dataset.from_list(rows, features=train.features),
-                                    "val": clean["val"]})
+                                    "val": clean["validation"]})
     with pytest.raises(DatasetFormatError, match="no bytes, only a path"):
         to_yolo_folder(hostile, tmp_path / "out")
     _assert_nothing_written(tmp_path, "out")
@@ -85,7 +85,7 @@ def test_images_come_from_bytes_only(clean, tmp_path):
 
 @pytest.mark.parametrize("split", ["../../escaped", "/abs", "a/../../b", "..", "", "val\n", "c:evil"])
 def test_split_names_cannot_leave_the_output(split, clean, tmp_path):
-    hostile = datasets.DatasetDict({"train": clean["train"], split: clean["val"]})
+    hostile = datasets.DatasetDict({"train": clean["train"], split: clean["validation"]})
     with pytest.raises(DatasetFormatError, match="split name"):
         to_yolo_folder(hostile, tmp_path / "work" / "out")
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "work").exists()
