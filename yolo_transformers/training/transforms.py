@@ -34,9 +34,11 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from ..errors import DatasetFormatError
+from ..errors import DatasetFormatError, UnsupportedTaskError
 
-__all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule"]
+__all__ = [
+    "DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule", "train_transform_for", "collate_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +123,45 @@ def collate_fn(batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if "labels" in batch[0]:
         collated["labels"] = [sample["labels"] for sample in batch]
     return collated
+
+
+def train_transform_for(
+    config: Any, *, image_size: int | Sequence[int] | None = None, augment: bool = False, processor: Any = None
+) -> DetectionTransform:
+    """The ``Dataset.with_transform`` transform that trains a model of ``config``'s task (what ``yolo-hf train`` uses).
+
+    Args:
+        config: The model's ``YoloConfig``.
+        image_size: Training input size (square side or ``[height, width]``), default the processor's.
+        augment: Ultralytics' training augmentation; not available yet (letterbox only).
+        processor: The model's image processor, default one built from ``config``.
+
+    Raises:
+        UnsupportedTaskError: No training transform for the task yet (only ``detect``), or augmentation asked for.
+    """
+    if config.task != "detect":
+        raise UnsupportedTaskError(
+            f"no training transform for task {config.task!r} yet (only 'detect'); train this model with Ultralytics "
+            "(`yolo train`) and convert the result."
+        )
+    if augment:
+        raise UnsupportedTaskError("augment=True is not available yet; pass augment=False (letterbox only).")
+    if processor is None:
+        from ..auto import processor_for_config
+
+        processor = processor_for_config(config)
+    return DetectionTransform(processor, image_size=image_size)
+
+
+def collate_for(config: Any) -> Any:
+    """The ``data_collator`` for ``Trainer`` batches of a model of ``config``'s task.
+
+    Raises:
+        UnsupportedTaskError: No collate for the task yet (only ``detect``).
+    """
+    if config.task != "detect":
+        raise UnsupportedTaskError(f"no training collate for task {config.task!r} yet (only 'detect').")
+    return collate_fn
 
 
 class EndToEndLossSchedule(TrainerCallback):
