@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--imgsz", type=int, help="training and evaluation size (default: the model's)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--no-augment", action="store_true",
+                        help="letterbox only, without Ultralytics' training augmentation (mosaic, perspective, HSV, flip)")
     parser.add_argument("--classes-from-data", action="store_true",
                         help="re-head the model to the dataset's classes (new class layers, other weights kept)")
     parser.add_argument("--push-to-hub", metavar="USER/NAME", help="push the trained model to this Hub repo")
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         if classes is not None:
             print(f"re-headed to the dataset's {len(classes)} classes: {', '.join(classes.values())}")
         result = fine_tune(model, data, output, epochs=args.epochs, batch_size=args.batch, image_size=args.imgsz,
-                           learning_rate=args.lr, seed=args.seed, dataset_name=args.data)  # fmt: skip
+                           learning_rate=args.lr, seed=args.seed, dataset_name=args.data,
+                           augment=not args.no_augment)  # fmt: skip
     print(f"saved {output}")
     for name, value in result.metrics.items():
         print(f"{name:<10} {value:.4f}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import DatasetFormatError
 from .evaluation import evaluate, evaluation_split, record_metrics
-from .transforms import EndToEndLossSchedule, collate_for, train_transform_for
+from .transforms import EndToEndLossSchedule, collate_for, training_dataset
 
 __all__ = ["FineTuneResult", "fine_tune", "dataset_classes", "load_for_dataset", "check_classes"]
 
@@ -123,7 +123,7 @@ def fine_tune(
         weight_decay: AdamW weight decay.
         warmup_steps: Linear warmup steps.
         seed: ``Trainer`` seed (initialisation of re-headed layers happens before, at loading).
-        augment: Ultralytics' training augmentation (see :func:`train_transform_for`).
+        augment: Ultralytics' training augmentation (see :func:`~.transforms.training_dataset`); False: letterbox.
         processor: The model's image processor (default built from its config).
         eval_split: Split to evaluate on at the end (default ``validation``, ``val``, ``valid`` or ``test``).
         dataset_name: Name of the dataset for the model card (``config.train_args["data"]``).
@@ -155,10 +155,11 @@ def fine_tune(
         dataloader_num_workers=0,
     )  # fmt: skip
     args = TrainingArguments(**{**defaults, **training_arguments})
-    transform = train_transform_for(model.config, image_size=image_size, augment=augment, processor=processor)
+    train_rows, callbacks = training_dataset(model.config, train, image_size=image_size, augment=augment, seed=seed,
+                                             processor=processor)  # fmt: skip
     trainer = Trainer(
-        model=model, args=args, data_collator=collate_for(model.config), callbacks=[EndToEndLossSchedule()],
-        train_dataset=train.with_transform(transform),
+        model=model, args=args, data_collator=collate_for(model.config), train_dataset=train_rows,
+        callbacks=[EndToEndLossSchedule(), *callbacks],
     )  # fmt: skip
     trainer.train()
     metrics: dict[str, float] = {}
