@@ -93,6 +93,7 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
         self.hyperparameters = ultralytics_hyperparameters(hyperparameters)
         self.seed = int(seed)
         self.epoch = 0
+        self.epochs: int | None = None  # length of the run, for close_mosaic
         self.mosaic_closed = False
         # what Ultralytics' mix transforms read from their dataset
         self.cache, self.buffer, self.data = "ram", [], {}
@@ -147,12 +148,18 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
             "labels": {"class_labels": sample["cls"].reshape(-1).long(), "boxes": sample["bboxes"].reshape(-1, 4).float()},
         }
 
-    def set_epoch(self, epoch: int, epochs: int) -> None:
-        """Start epoch ``epoch`` (0-based) of ``epochs``: new draws, and mosaic off for the last ``close_mosaic``."""
+    def set_epoch(self, epoch: int, epochs: int | None = None) -> None:
+        """Start epoch ``epoch`` (0-based) of ``epochs``: new draws, and mosaic off for the last ``close_mosaic``.
+
+        accelerate's dataloader calls ``set_epoch(epoch)`` itself; the run's length then comes from
+        :class:`AugmentationSchedule` (``self.epochs``).
+        """
         self.epoch = int(epoch)
+        if epochs is not None:
+            self.epochs = int(epochs)
         close = int(self.hyperparameters["close_mosaic"] or 0)
-        if close and not self.mosaic_closed and epochs - self.epoch <= close:
-            logger.info("closing mosaic for the last %d epochs", epochs - self.epoch)
+        if close and self.epochs and not self.mosaic_closed and self.epochs - self.epoch <= close:
+            logger.info("closing mosaic for the last %d epochs", self.epochs - self.epoch)
             self.mosaic_closed = True
             self.transforms = self._build()
 
@@ -162,6 +169,9 @@ class AugmentationSchedule(TrainerCallback):
 
     def __init__(self, dataset: AugmentedDetectionDataset) -> None:
         self.dataset = dataset
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.dataset.epochs = max(int(np.ceil(args.num_train_epochs)), 1)
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         epochs = max(int(np.ceil(args.num_train_epochs)), 1)
