@@ -217,12 +217,14 @@ class YoloTrainer(Trainer):
         optimizer = optimizer or self.optimizer
         batches = self._batches_per_epoch() or self.accumulate
         epochs = max(math.ceil(self.args.num_train_epochs), 1)
+        steps_per_epoch = math.ceil(batches / self.accumulate)
 
         def factor(group: dict) -> Any:
             initial, bias = group["lr"], group.get("param_group") == "bias"
 
-            def at(step: int) -> float:
-                batch = min((step + 1) * self.accumulate - 1, batches * epochs - 1)
+            def at(step: int) -> float:  # Trainer steps every `accumulate` batches and at the end of each epoch
+                epoch, within = divmod(step, steps_per_epoch)
+                batch = min(epoch * batches + min((within + 1) * self.accumulate, batches) - 1, batches * epochs - 1)
                 lr = recipe_learning_rate(self.recipe, initial_lr=initial, bias=bias, batch=batch, batches=batches,
                                           epochs=epochs)  # fmt: skip
                 return lr / initial
@@ -238,7 +240,8 @@ class YoloTrainer(Trainer):
         epochs = max(math.ceil(self.args.num_train_epochs), 1)
         warmup_epochs = min(self.recipe.warmup_epochs, max(epochs - 1, 0))
         warmup = round(warmup_epochs * batches)
-        batch = step * self.accumulate
+        epoch, within = divmod(step, math.ceil(batches / self.accumulate))
+        batch = epoch * batches + min(within * self.accumulate, batches - 1)
         if self.optimizer is None or not warmup or batch > warmup:
             return
         for group in self.optimizer.param_groups:
