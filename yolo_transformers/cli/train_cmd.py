@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="fine-tune a model on a dataset with transformers' Trainer, evaluate, save and push",
-        description="Fine-tune a YOLO detector with transformers' Trainer on a YOLO, saved or Hub dataset; evaluate "
+        description="Fine-tune a YOLO detector with transformers' Trainer and Ultralytics' recipe (its augmentation, "
+        "optimiser groups, warmup and decay, nominal batch size 64, EMA) on a YOLO, saved or Hub dataset; evaluate "
         "it on the validation split, save it (with the metrics in config.json) and optionally push it to the Hub.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -40,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", type=Path, help="output folder (default: <model name>-finetuned)")
     parser.add_argument("--batch", type=int, default=16, help="images per step (default 16)")
     parser.add_argument("--imgsz", type=int, help="training and evaluation size (default: the model's)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    parser.add_argument("--optimizer", default="auto", choices=["auto", "AdamW", "Adam", "SGD"],
+                        help="Ultralytics' optimizer choice (default auto: AdamW at a class-count-fitted lr)")
+    parser.add_argument("--lr0", type=float, default=0.01, help="initial learning rate (ignored by --optimizer auto)")
+    parser.add_argument("--lrf", type=float, default=0.01, help="final learning rate fraction (default 0.01)")
+    parser.add_argument("--cos-lr", action="store_true", help="cosine instead of linear learning-rate decay")
+    parser.add_argument("--no-ema", action="store_true", help="save the raw weights instead of their EMA")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-augment", action="store_true",
                         help="letterbox only, without Ultralytics' training augmentation (mosaic, perspective, HSV, flip)")
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from transformers import AutoModel
 
     from ..training.fine_tune import dataset_classes, fine_tune, load_for_dataset
+    from ..training.recipe import UltralyticsRecipe
     from .eval_cmd import load_data
 
     data = load_data(args.data, None)
@@ -86,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         if classes is not None:
             print(f"re-headed to the dataset's {len(classes)} classes: {', '.join(classes.values())}")
         result = fine_tune(model, data, output, epochs=args.epochs, batch_size=args.batch, image_size=args.imgsz,
-                           learning_rate=args.lr, seed=args.seed, dataset_name=args.data,
-                           augment=not args.no_augment)  # fmt: skip
+                           seed=args.seed, dataset_name=args.data, augment=not args.no_augment,
+                           recipe=UltralyticsRecipe(optimizer=args.optimizer, lr0=args.lr0, lrf=args.lrf,
+                                                    cos_lr=args.cos_lr, ema=not args.no_ema))  # fmt: skip
     print(f"saved {output}")
     for name, value in result.metrics.items():
         print(f"{name:<10} {value:.4f}")

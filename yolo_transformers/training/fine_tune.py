@@ -104,6 +104,7 @@ def fine_tune(
     warmup_steps: int = 3,
     seed: int = 0,
     augment: bool = False,
+    recipe: Any = None,
     processor: Any = None,
     eval_split: str | None = None,
     dataset_name: str | None = None,
@@ -119,11 +120,13 @@ def fine_tune(
         epochs: Training epochs.
         batch_size: Images per step.
         image_size: Training and evaluation input size (default the processor's).
-        learning_rate: Peak AdamW learning rate (cosine decay after ``warmup_steps`` linear warmup steps).
-        weight_decay: AdamW weight decay.
-        warmup_steps: Linear warmup steps.
+        learning_rate: Without ``recipe``: peak AdamW learning rate (cosine decay after the warmup).
+        weight_decay: Without ``recipe``: AdamW weight decay.
+        warmup_steps: Without ``recipe``: linear warmup steps.
         seed: ``Trainer`` seed (initialisation of re-headed layers happens before, at loading).
         augment: Ultralytics' training augmentation (see :func:`~.transforms.training_dataset`); False: letterbox.
+        recipe: An :class:`~.recipe.UltralyticsRecipe`: train with :class:`~.recipe.YoloTrainer` (Ultralytics'
+            optimiser groups, warmup and decay, nominal batch size, EMA); None: a plain ``Trainer`` with AdamW.
         processor: The model's image processor (default built from its config).
         eval_split: Split to evaluate on at the end (default ``validation``, ``val``, ``valid`` or ``test``).
         dataset_name: Name of the dataset for the model card (``config.train_args["data"]``).
@@ -137,6 +140,8 @@ def fine_tune(
         DatasetFormatError: No train split, or classes that are not the model's.
     """
     from transformers import Trainer, TrainingArguments
+
+    from .recipe import YoloTrainer
 
     from ..auto import processor_for_config
 
@@ -157,10 +162,9 @@ def fine_tune(
     args = TrainingArguments(**{**defaults, **training_arguments})
     train_rows, callbacks = training_dataset(model.config, train, image_size=image_size, augment=augment, seed=seed,
                                              processor=processor)  # fmt: skip
-    trainer = Trainer(
-        model=model, args=args, data_collator=collate_for(model.config), train_dataset=train_rows,
-        callbacks=[EndToEndLossSchedule(), *callbacks],
-    )  # fmt: skip
+    options = dict(model=model, args=args, data_collator=collate_for(model.config), train_dataset=train_rows,
+                   callbacks=[EndToEndLossSchedule(), *callbacks])  # fmt: skip
+    trainer = YoloTrainer(**options, recipe=recipe) if recipe is not None else Trainer(**options)
     trainer.train()
     metrics: dict[str, float] = {}
     try:
