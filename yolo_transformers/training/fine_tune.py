@@ -8,7 +8,7 @@ What ``yolo-hf train`` runs. The model's classes must be the dataset's: :func:`d
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,11 +104,13 @@ def fine_tune(
     warmup_steps: int = 3,
     seed: int = 0,
     augment: bool = False,
+    augmentation: Mapping[str, Any] | None = None,
     recipe: Any = None,
     processor: Any = None,
     eval_split: str | None = None,
     dataset_name: str | None = None,
     show_progress: bool = True,
+    callbacks: Sequence[Any] = (),
     **training_arguments: Any,
 ) -> FineTuneResult:
     """Train ``model`` on the train split of ``dataset`` with ``Trainer``, evaluate it, save it with its metrics.
@@ -125,12 +127,14 @@ def fine_tune(
         warmup_steps: Without ``recipe``: linear warmup steps.
         seed: ``Trainer`` seed (initialisation of re-headed layers happens before, at loading).
         augment: Ultralytics' training augmentation (see :func:`~.transforms.training_dataset`); False: letterbox.
+        augmentation: Ultralytics augmentation settings overriding its defaults (``mosaic``, ``close_mosaic``...).
         recipe: An :class:`~.recipe.UltralyticsRecipe`: train with :class:`~.recipe.YoloTrainer` (Ultralytics'
             optimiser groups, warmup and decay, nominal batch size, EMA); None: a plain ``Trainer`` with AdamW.
         processor: The model's image processor (default built from its config).
         eval_split: Split to evaluate on at the end (default ``validation``, ``val``, ``valid`` or ``test``).
         dataset_name: Name of the dataset for the model card (``config.train_args["data"]``).
         show_progress: Show ``Trainer``'s progress bar.
+        callbacks: More ``TrainerCallback``s.
         **training_arguments: More ``TrainingArguments`` (they win over the defaults above).
 
     Returns:
@@ -160,10 +164,10 @@ def fine_tune(
         dataloader_num_workers=0,
     )  # fmt: skip
     args = TrainingArguments(**{**defaults, **training_arguments})
-    train_rows, callbacks = training_dataset(model.config, train, image_size=image_size, augment=augment, seed=seed,
-                                             processor=processor)  # fmt: skip
+    train_rows, augmentation_callbacks = training_dataset(model.config, train, image_size=image_size, augment=augment, seed=seed,
+                                             processor=processor, hyperparameters=augmentation)  # fmt: skip
     options = dict(model=model, args=args, data_collator=collate_for(model.config), train_dataset=train_rows,
-                   callbacks=[EndToEndLossSchedule(), *callbacks])  # fmt: skip
+                   callbacks=[EndToEndLossSchedule(), *augmentation_callbacks, *callbacks])  # fmt: skip
     trainer = YoloTrainer(**options, recipe=recipe) if recipe is not None else Trainer(**options)
     trainer.train()
     metrics: dict[str, float] = {}
