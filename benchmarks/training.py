@@ -4,7 +4,8 @@ For each configuration both contenders start from the same random ``yolov8n.yaml
 ours converts it), train on the same generated YOLO detection folder with the same epochs, batch and image size,
 and are scored by Ultralytics' ``val`` (default ``rect=True``) on the same validation split (ours is exported back
 to a ``.pt`` with ``save_ultralytics_checkpoint`` for that). Time per epoch is the training part of each epoch
-(epoch start to epoch end callbacks, no validation), at the same thread count.
+(epoch start to epoch end callbacks, no validation), at the same thread count: the one Ultralytics' trainer sets for
+CPU training (``min(8, cpus - 1)``: 1 on a 2-core machine), which ours then uses too.
 
 Configurations:
 
@@ -133,6 +134,8 @@ def run_ultralytics(init: Path, data_yaml: Path, work: Path, args: argparse.Name
     """``yolo train`` from ``init``: ``(mAP50-95, seconds per epoch)``."""
     from ultralytics import YOLO
 
+    if args.threads != torch.get_num_threads():
+        logging.warning("Ultralytics trains with its own thread count (%d)", torch.get_num_threads())
     model = YOLO(str(init))
     epoch_times: list[float] = []
     started: list[float] = []
@@ -191,9 +194,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--close-mosaic", type=int, default=10, help="mosaic off for the last N epochs (both)")
     parser.add_argument("--configs", default="shifted,easy")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for both (default: what Ultralytics' trainer sets, min(8, cpus - 1))")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.threads is None:  # Ultralytics' select_device sets this for CPU training, whatever the caller chose
+        from ultralytics.utils import NUM_THREADS
+
+        args.threads = NUM_THREADS
     torch.set_num_threads(args.threads)
     rows = []
     with tempfile.TemporaryDirectory(prefix="yolo-train-bench-") as tmp:
@@ -203,7 +211,7 @@ def main() -> None:
             data_yaml = make_dataset(work / config, train=args.train, val=args.val, shifted=config == "shifted",
                                      size=args.imgsz, seed=args.seed + 1)  # fmt: skip
             theirs = run_ultralytics(init, data_yaml, work / f"{config}-runs", args)
-            torch.set_num_threads(args.threads)  # Ultralytics may change it
+            torch.set_num_threads(args.threads)  # Ultralytics' select_device sets its own
             ours = run_ours(init, data_yaml, work / f"{config}-runs", args)
             rows.append((config, theirs, ours))
             print(f"{config}: yolo train mAP50-95 {theirs[0]:.3f} ({theirs[1]:.1f} s/epoch), "
