@@ -160,11 +160,13 @@ class YoloTrainer(Trainer):
         self.add_callback(_EmaCallback(self))
 
     def _batches_per_epoch(self) -> int:
-        """Training batches per epoch on this process (0 when the dataset has no length)."""
+        """Training batches per epoch on this process, as the (distributed) dataloader cuts them; 0 without a length."""
         try:
-            return len(self.get_train_dataloader())
+            rows = len(self.train_dataset)
         except TypeError:
             return 0
+        per_batch = self.args.per_device_train_batch_size * max(self.args.world_size, 1)
+        return math.ceil(rows / per_batch) if not self.args.dataloader_drop_last else rows // per_batch
 
     # ------------------------------------------------------------------ optimiser and schedule
     def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
