@@ -97,6 +97,9 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
         self.mosaic_closed = False
         # what Ultralytics' mix transforms read from their dataset
         self.cache, self.buffer, self.data = "ram", [], {}
+        self.max_cached_images = min(len(self.rows), 1000)  # Ultralytics' mosaic buffer holds up to 1000
+        self._images: dict[int, tuple[np.ndarray, tuple[int, int]]] = {}
+        self._objects: dict[int, Any] = {}
         self.use_keypoints = self.use_obb = self.use_segments = False
         self.transforms = self._build()
 
@@ -118,23 +121,38 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def get_image_and_label(self, index: int) -> dict[str, Any]:
-        """One row as Ultralytics' label dict: BGR image resized long side to ``imgsz``, normalized xywh boxes."""
+    def _load_image(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """Row ``index``'s image as Ultralytics' ``load_image`` gives it for training (BGR, long side ``imgsz``),
+        kept in a bounded RAM cache as Ultralytics keeps recently loaded images for mosaic."""
         import cv2
-        from ultralytics.utils.instance import Instances
 
-        row = self.rows[int(index)]
-        image = np.ascontiguousarray(to_rgb_array(row["image"])[..., ::-1])  # BGR, as cv2.imread
+        cached = self._images.get(index)
+        if cached is not None:
+            return cached
+        image = np.ascontiguousarray(to_rgb_array(self.rows[index]["image"])[..., ::-1])  # BGR, as cv2.imread
         h0, w0 = image.shape[:2]
         ratio = self.imgsz / max(h0, w0)
         if ratio != 1:
             size = (min(int(np.ceil(w0 * ratio)), self.imgsz), min(int(np.ceil(h0 * ratio)), self.imgsz))
             image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-        boxes = np.asarray(row["objects"]["bbox"], dtype=np.float32).reshape(-1, 4)
+        if len(self._images) >= self.max_cached_images:
+            self._images.pop(next(iter(self._images)))
+        self._images[index] = (image, (h0, w0))
+        return image, (h0, w0)
+
+    def get_image_and_label(self, index: int) -> dict[str, Any]:
+        """One row as Ultralytics' label dict: BGR image resized long side to ``imgsz``, normalized xywh boxes."""
+        from ultralytics.utils.instance import Instances
+
+        index = int(index)
+        image, (h0, w0) = self._load_image(index)
+        objects = self.rows[index]["objects"] if index not in self._objects else self._objects[index]
+        self._objects[index] = objects
+        boxes = np.asarray(objects["bbox"], dtype=np.float32).reshape(-1, 4)
         xywh = np.concatenate((boxes[:, :2] + boxes[:, 2:] / 2, boxes[:, 2:]), axis=1) / np.float32([w0, h0, w0, h0])
-        classes = np.asarray(row["objects"]["category"], dtype=np.float32).reshape(-1, 1)
+        classes = np.asarray(objects["category"], dtype=np.float32).reshape(-1, 1)
         return {
-            "im_file": f"row-{int(index)}", "img": image, "ori_shape": (h0, w0), "resized_shape": image.shape[:2],
+            "im_file": f"row-{index}", "img": image.copy(), "ori_shape": (h0, w0), "resized_shape": image.shape[:2],
             "ratio_pad": (image.shape[0] / h0, image.shape[1] / w0), "cls": classes,
             "instances": Instances(xywh, np.zeros((0, 1000, 2), dtype=np.float32), None, bbox_format="xywh",
                                    normalized=True),
