@@ -5,6 +5,8 @@ Layout written (what ``yolo train data=<out>/data.yaml`` reads)::
     out/data.yaml                 train/val/test, names, kpt_shape/flip_idx (pose), task, kept extras
     out/images/<split>/<file_name>  the image bytes exactly as stored
     out/labels/<split>/<stem>.txt   one line per object, normalized, 8 decimals
+    out/masks/<split>/<mask file>   semantic: the ``annotation`` bytes as stored (``masks_dir: masks``)
+    out/depth/<split>/<stem>.png|npy  depth: the ``depth_map`` bytes as stored (``depth_scale`` kept)
 
 Classification writes ``out/<split>/<class_name>/<file_name>`` (the folder Ultralytics' ``data=`` takes) and a
 ``data.yaml`` that only this package reads (it keeps the class order). Split ``validation``/``valid`` is
@@ -25,6 +27,7 @@ import datasets
 import yaml
 
 from ..errors import DatasetFormatError
+from ..tasks import TASK_SPECS
 from .features import OBJECT_EXTRA_FIELD
 from .objects import object_to_row
 from .image_header import read_image_header
@@ -35,6 +38,8 @@ __all__ = ["to_yolo_folder"]
 logger = logging.getLogger(__name__)
 
 _SPLIT_FOLDERS = {"validation": "val", "valid": "val"}
+_MASKS_DIR = "masks"
+_TARGET_FOLDERS = {"semantic": _MASKS_DIR, "depth": "depth"}
 _BATCH = 128
 
 
@@ -117,6 +122,8 @@ def _data_yaml(meta: YoloMetadata, folders: dict[str, str]) -> dict[str, Any]:
         data["val"] = data["train"]
     ordered = {k: data.pop(k) for k in ("train", "val", "test") if k in data}
     out: dict[str, Any] = {**ordered, **data, "names": dict(enumerate(meta.names)), "task": meta.task}
+    if meta.task == "semantic":
+        out["masks_dir"] = _MASKS_DIR
     if meta.task == "pose":
         out["kpt_shape"] = list(meta.kpt_shape or [])
         if meta.flip_idx:
@@ -137,11 +144,13 @@ def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMet
     """Write one split's images and labels, reading Arrow batches (no image decoding)."""
     seen: set[str] = set()
     clipped = 0
+    column = TASK_SPECS[meta.task].dense_column
     for batch in split.with_format("arrow").iter(batch_size=_BATCH):
-        rows = batch.drop_columns([c for c in batch.column_names if c == "image"]).to_pylist()
+        rows = batch.drop_columns([c for c in batch.column_names if c in {"image", column}]).to_pylist()
+        targets = batch.column(column).to_pylist() if column else [None] * len(rows)
         images = batch.column("image").combine_chunks()
         blobs, paths = images.field("bytes").to_pylist(), images.field("path").to_pylist()
-        for row, data, path in zip(rows, blobs, paths):
+        for row, data, path, target in zip(rows, blobs, paths, targets):
             data = data if data is not None else _read_path(path)
             name = _file_name(row, path, data)
             if name in seen:
@@ -149,6 +158,9 @@ def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMet
             seen.add(name)
             if meta.task == "classify":
                 target = root / folder / _class_folder(meta.names[row["label"]]) / name
+            elif column:
+                _write_target(root / _TARGET_FOLDERS[meta.task] / folder, name, target)
+                target = root / "images" / folder / name
             else:
                 target = root / "images" / folder / name
                 label = root / "labels" / folder / (name.rsplit(".", 1)[0] + ".txt")
@@ -160,6 +172,25 @@ def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMet
             target.write_bytes(data)
     if clipped:
         logger.warning("%s: %d label value(s) outside [0, 1] were clipped", folder, clipped)
+
+
+def _write_target(folder: Path, image_name: str, value: Any) -> None:
+    """Write a mask or depth map (bytes as stored) beside where Ultralytics looks for it: same stem as the image.
+
+    ``Image`` values keep their file's suffix (``path``); raw bytes are ``.npy`` depth maps.
+    """
+    data = value.get("bytes") if isinstance(value, dict) else value
+    if data is None:  # a target stored by path only is not read: the path comes from the dataset
+        raise DatasetFormatError(f"{image_name}: no mask/depth map bytes in its row. Fix: embed the target's bytes.")
+    if isinstance(value, dict):
+        suffix = (value.get("path") or "x.png").rsplit(".", 1)[-1].lower()
+        if "/" in suffix or "\\" in suffix or not suffix.isalnum():
+            suffix = "png"
+    else:
+        suffix = "npy"
+    target = folder / f"{image_name.rsplit('.', 1)[0]}.{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
 
 
 def _class_folder(name: str) -> str:
