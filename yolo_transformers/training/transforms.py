@@ -34,9 +34,10 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from ..errors import DatasetFormatError
+from ..errors import DatasetFormatError, UnsupportedTaskError
 
-__all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule"]
+__all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule", "train_transform_for",
+           "collate_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -150,3 +151,61 @@ class EndToEndLossSchedule(TrainerCallback):
 
         criterion = get_criterion(model)
         return criterion if hasattr(criterion, "update") else None
+
+
+def train_transform_for(
+    config: Any,
+    *,
+    image_size: int | Sequence[int] | None = None,
+    augment: bool = False,
+    processor: Any = None,
+    metadata: Any = None,
+    fliplr: float = 0.0,
+    seed: int | None = None,
+) -> Any:
+    """The ``Dataset.with_transform`` transform that feeds a model of ``config.task`` (every task).
+
+    Letterbox only (``augment=False``): detection rows go through :class:`DetectionTransform`, every other task
+    through :class:`~yolo_transformers.training.task_transform.TaskTransform` (which also takes ``fliplr``).
+
+    Args:
+        config: The model's ``YoloConfig``.
+        image_size: Training input size (default the config's).
+        augment: Ultralytics' training augmentation (mosaic, random perspective, HSV, ...).
+        processor: The model's image processor (default: built from ``config``).
+        metadata: The dataset's :class:`~yolo_transformers.data.metadata.YoloMetadata` (``flip_idx``,
+            ``depth_scale``, ``label_mapping``).
+        fliplr: Probability of a left-right mirror per sample, labels following (not for ``detect``, whose
+            augmentation is ``augment``).
+        seed: Seed of the flip draws.
+
+    Raises:
+        UnsupportedTaskError: ``augment=True``: Ultralytics' augmentation pipeline is not available for
+            ``config.task`` here (it is the detection training recipe's), or ``fliplr`` with ``detect``.
+    """
+    from ..auto import processor_for_config
+    from .task_transform import TaskTransform
+
+    if augment:
+        raise UnsupportedTaskError(
+            f"augment=True: Ultralytics' training augmentation is not available for task {config.task!r} in this "
+            "version. Fix: pass augment=False (letterbox only; fliplr= mirrors samples for non-detection tasks)."
+        )
+    processor = processor or processor_for_config(config)
+    if config.task == "classify" and image_size is not None:
+        processor = type(processor)(image_size=image_size, stride=processor.stride)
+    if config.task == "detect":
+        if fliplr:
+            raise UnsupportedTaskError("fliplr is not available for task 'detect' here. Fix: pass fliplr=0.")
+        return DetectionTransform(processor, image_size=image_size)
+    return TaskTransform(config, processor, image_size=image_size, metadata=metadata, fliplr=fliplr, seed=seed)
+
+
+def collate_for(config: Any) -> Any:
+    """``Trainer``'s ``data_collator`` for a model of ``config.task``: stacks images, keeps label dicts a list,
+    stacks tensor labels (classify ``(B,)``, semantic and depth ``(B, H, W)``)."""
+    if config.task == "detect":
+        return collate_fn
+    from .task_transform import collate_task_batch
+
+    return collate_task_batch
