@@ -43,7 +43,7 @@ def _relabelled(task: str, root: Path) -> Path:
     if task == "classify":
         shutil.copytree(source, root, ignore=shutil.ignore_patterns("*.cache"))
         names = sorted(p.name for p in (root / "train").iterdir())
-        (root / "data.yaml").write_text(yaml.safe_dump({"names": names[1:] + names[:1]}))  # folder k means class k-1
+        (root / "data.yaml").write_text(yaml.safe_dump({"train": "train", "val": "val", "names": names[1:] + names[:1]}))
         return root
     shutil.copytree(source.parent, root, ignore=shutil.ignore_patterns("*.cache"))
     spec = yaml.safe_load((root / "data.yaml").read_text())

@@ -152,7 +152,7 @@ def _resolve_source(
             f"{yaml_file}: task {declared!r} is not a dataset kind this package reads ({', '.join(TASKS)}). "
             "Fix: correct 'task:' (or remove it to detect the kind from the layout)."
         )
-    if task == "classify" or declared == "classify" or (data is None and is_classify_layout(root)):
+    if task == "classify" or declared == "classify" or (task is None and declared is None and is_classify_layout(root)):
         return read_classify_source(root, data, yaml_file, strict=strict, report=report)
     if data is None:
         return _bare_folder_source(root, strict=strict, report=report)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from ..lazy_exports import lazy_attributes
 
-__all__ = ["DetectionTransform", "collate_fn", "EndToEndLossSchedule", "coco_target", "evaluate", "record_metrics"]
+__all__ = ["DetectionTransform", "collate_fn", "EndToEndLossSchedule", "coco_target", "evaluate", "record_metrics",
+           "train_transform_for", "collate_for", "TaskTransform", "evaluate_task"]
 
 __getattr__ = lazy_attributes(__name__, {
     "DetectionTransform": ".transforms", "collate_fn": ".transforms", "EndToEndLossSchedule": ".transforms",
     "coco_target": ".transforms", "evaluate": ".evaluation", "record_metrics": ".evaluation",
+    "train_transform_for": ".transforms", "collate_for": ".transforms", "TaskTransform": ".task_transform",
+    "evaluate_task": ".task_evaluation",
 })

@@ -133,7 +133,7 @@ def collate_task_batch(batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if len(shapes) > 1:
         raise DatasetFormatError(
             f"samples of one batch must share one input size, got {sorted(shapes)}; letterbox every image to the "
-            "same image_size (train_transform_for does)."
+            "same image_size (train_transform_for and DetectionTransform do, or processor(..., minimal_padding=False))."
         )
     collated: dict[str, Any] = {"pixel_values": torch.stack([torch.as_tensor(s["pixel_values"]) for s in batch])}
     if "labels" in batch[0]:

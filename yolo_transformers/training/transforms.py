@@ -35,6 +35,7 @@ import torch
 from transformers import TrainerCallback
 
 from ..errors import DatasetFormatError, UnsupportedTaskError
+from .task_transform import TaskTransform, collate_task_batch
 
 __all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule", "train_transform_for",
            "collate_for"]
@@ -112,16 +113,7 @@ def collate_fn(batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         DatasetFormatError: The samples have different input sizes (letterbox them to one fixed ``image_size``:
             :class:`DetectionTransform` does).
     """
-    shapes = {tuple(sample["pixel_values"].shape) for sample in batch}
-    if len(shapes) > 1:
-        raise DatasetFormatError(
-            f"samples of one batch must share one input size, got {sorted(shapes)}; letterbox every image to the "
-            "same image_size (DetectionTransform, or processor(..., minimal_padding=False))."
-        )
-    collated: dict[str, Any] = {"pixel_values": torch.stack([torch.as_tensor(s["pixel_values"]) for s in batch])}
-    if "labels" in batch[0]:
-        collated["labels"] = [sample["labels"] for sample in batch]
-    return collated
+    return collate_task_batch(batch)
 
 
 class EndToEndLossSchedule(TrainerCallback):
@@ -184,7 +176,6 @@ def train_transform_for(
             ``config.task`` here (it is the detection training recipe's), or ``fliplr`` with ``detect``.
     """
     from ..auto import processor_for_config
-    from .task_transform import TaskTransform
 
     if augment:
         raise UnsupportedTaskError(
@@ -204,8 +195,4 @@ def train_transform_for(
 def collate_for(config: Any) -> Any:
     """``Trainer``'s ``data_collator`` for a model of ``config.task``: stacks images, keeps label dicts a list,
     stacks tensor labels (classify ``(B,)``, semantic and depth ``(B, H, W)``)."""
-    if config.task == "detect":
-        return collate_fn
-    from .task_transform import collate_task_batch
-
     return collate_task_batch
