@@ -161,7 +161,7 @@ def evaluate_task(
     Raises:
         DatasetFormatError: The dataset lacks the task's columns.
     """
-    from ..auto import processor_for_config
+    from ..image_processing_auto import processor_for_config
 
     task = model.config.task
     needed = _REQUIRED.get(task, "objects")

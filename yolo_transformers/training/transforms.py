@@ -175,7 +175,7 @@ def train_transform_for(
         UnsupportedTaskError: ``augment=True``: Ultralytics' augmentation pipeline is not available for
             ``config.task`` here (it is the detection training recipe's), or ``fliplr`` with ``detect``.
     """
-    from ..auto import processor_for_config
+    from ..image_processing_auto import processor_for_config
 
     if augment:
         raise UnsupportedTaskError(
