@@ -2,9 +2,10 @@
 
 Each task's tiny model (really trained on generated shapes, ``tests/fixtures/tiny_tasks.py``) is fine-tuned for a
 few dozen CPU steps, through ``train_transform_for`` / ``collate_for``, on a relabelled copy of the data it learned:
-class ids permuted (segment, pose, obb, classify; ``label_mapping`` for semantic masks) or depth doubled
-(``depth_scale`` halved). It starts with the right geometry and the wrong labels or scale, so ``evaluate`` (Ultralytics'
-metric definitions) is low before and must rise after. The left-right flip (``fliplr``) is on where the task's
+class ids permuted (segment, pose, obb, classify; ``label_mapping`` for semantic masks). It starts with the right
+geometry and the wrong labels, so ``evaluate`` (Ultralytics' metric definitions) is low before and must rise after.
+Depth has no labels to permute, and Ultralytics' depth metrics align each image's median scale (a rescaled copy would
+score the same), so the depth model, trained for only 4 epochs, is fine-tuned on its own data and must keep improving. The left-right flip (``fliplr``) is on where the task's
 labels follow a mirror (pose through ``flip_idx``, obb through its corners, masks and maps with their images).
 """
 
@@ -38,7 +39,7 @@ CASES = {
 
 
 def _relabelled(task: str, root: Path) -> Path:
-    """A copy of the task's training data with classes permuted (or depth doubled); returns what load_yolo_dataset takes."""
+    """A copy of the task's training data with classes permuted (depth: unchanged); returns what load_yolo_dataset takes."""
     source = trained_task_data(task)
     if task == "classify":
         shutil.copytree(source, root, ignore=shutil.ignore_patterns("*.cache"))
@@ -51,9 +52,7 @@ def _relabelled(task: str, root: Path) -> Path:
     n = len(spec["names"])
     if task == "semantic":  # background stays 0, shapes rotate: 1 -> 2 -> 3 -> 1
         spec["label_mapping"] = {k: 1 + k % (n - 1) for k in range(1, n)}
-    elif task == "depth":
-        spec["depth_scale"] = spec["depth_scale"] / 2  # the same PNG values now mean twice the distance
-    else:
+    elif task != "depth":
         for label in (root / "labels").rglob("*.txt"):
             rows = [line.split() for line in label.read_text().splitlines() if line.strip()]
             label.write_text("".join(f"{(int(r[0]) + 1) % n} {' '.join(r[1:])}\n" for r in rows))
@@ -95,4 +94,4 @@ def test_fine_tuning_improves_the_metric(task, converted_task_model, trained_tas
     if higher_is_better:
         assert after > before + 0.05
     else:
-        assert after < 0.8 * before
+        assert after < before - 0.05

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(metrics, indent=2))
         return 0
-    print(f"{'images':<14} {len(dataset)}")
+    print(f"{'images':<10} {len(dataset)}")
     for name, value in metrics.items():
-        print(f"{name:<14} {value:.4f}")
+        print(f"{name:<10} {value:.4f}")
     return 0

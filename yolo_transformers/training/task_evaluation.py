@@ -13,9 +13,11 @@ So every definition is Ultralytics' own:
 - obb: rotated-box P, R, mAP50, mAP50-95 (``OBBMetrics``, probabilistic IoU);
 - classify: top-1 and top-5 accuracy (``ClassifyMetrics``);
 - semantic: mIoU and pixel accuracy (``SemanticMetrics``, 255 ignored);
-- depth: ``DepthMetrics``: δ1 (share of valid pixels with max(pred/gt, gt/pred) < 1.25), abs_rel (mean
-  \\|pred - gt\\| / gt), rmse (metres) and silog (scale-invariant log error), over pixels with 0 < gt <= ``max_depth``
-  (data.yaml's ``max_depth``, default 100 m).
+- depth: ``DepthMetrics`` (Depth Anything's protocol): each image's prediction is first scaled so its median matches
+  the ground truth's (per-image median alignment, so the metrics judge relative depth), then δ1-δ3 (share of pixels
+  with max(pred/gt, gt/pred) < 1.25, 1.25², 1.25³), abs_rel (mean of |pred - gt| / gt), rmse (metres) and silog
+  (scale-invariant log error × 100), averaged over images, on pixels with 0.001 m < gt < ``max_depth`` (data.yaml's
+  ``max_depth``, default 100 m).
 
 Differences from ``yolo val``: inputs are letterboxed to the full square ``image_size`` (``val(rect=False)``) with the
 predictor's bilinear resize, enlarging small images (``val`` never enlarges and shrinks with ``INTER_AREA``); on
