@@ -27,14 +27,14 @@ from yolo_transformers.training.transforms import collate_for, train_transform_f
 
 logger = logging.getLogger(__name__)
 
-#: task -> (metric that must improve, True when higher is better, training epochs).
+#: task -> (metric that must improve, True when higher is better, training epochs, learning rate).
 CASES = {
-    "segment": ("mAP50(M)", True, 6),
-    "pose": ("mAP50(B)", True, 6),
-    "obb": ("mAP50(B)", True, 6),
-    "classify": ("accuracy_top1", True, 6),
-    "semantic": ("mIoU", True, 6),
-    "depth": ("abs_rel", False, 6),
+    "segment": ("mAP50(M)", True, 6, 2e-3),
+    "pose": ("mAP50(B)", True, 6, 2e-3),
+    "obb": ("mAP50(B)", True, 10, 5e-3),
+    "classify": ("accuracy_top1", True, 6, 2e-3),
+    "semantic": ("mIoU", True, 6, 2e-3),
+    "depth": ("abs_rel", False, 6, 2e-3),
 }
 
 
@@ -64,7 +64,7 @@ def _relabelled(task: str, root: Path) -> Path:
 def test_fine_tuning_improves_the_metric(task, converted_task_model, trained_task_checkpoint, tmp_path):
     from transformers import Trainer, TrainingArguments
 
-    metric, higher_is_better, epochs = CASES[task]
+    metric, higher_is_better, epochs, learning_rate = CASES[task]
     imgsz = TRAINED[task][1]
     dataset = load_yolo_dataset(_relabelled(task, tmp_path / "data"), cache_dir=tmp_path / "cache")
     folder = converted_task_model(trained_task_checkpoint(task)).output_dir
@@ -79,7 +79,7 @@ def test_fine_tuning_improves_the_metric(task, converted_task_model, trained_tas
                                     fliplr=0.0 if task == "classify" else 0.5, seed=0)
     args = TrainingArguments(
         output_dir=str(tmp_path / "run"), remove_unused_columns=False, per_device_train_batch_size=8,
-        num_train_epochs=epochs, learning_rate=2e-3, weight_decay=5e-4, warmup_steps=2, logging_steps=1,
+        num_train_epochs=epochs, learning_rate=learning_rate, weight_decay=5e-4, warmup_steps=2, logging_steps=1,
         save_strategy="no", eval_strategy="no", report_to=[], use_cpu=True, seed=0, dataloader_num_workers=0,
         disable_tqdm=True,
     )  # fmt: skip
