@@ -149,6 +149,13 @@ def dataset_stats(dataset: datasets.DatasetDict, meta: YoloMetadata | None = Non
     return stats
 
 
+def _depth_scale(meta: YoloMetadata) -> str:
+    """The dataset's ``depth_scale`` as a number for the card (metadata is untrusted: anything else is the default)."""
+    value = (meta.extra or {}).get("depth_scale", 1000)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
+    return f"{float(value) if ok else 1000.0:g}"
+
+
 def _dense_counts(split: datasets.Dataset, meta: YoloMetadata, column: str) -> list[int]:
     """Semantic: per class, the images whose mask has that class (masks are decoded); depth: the image count."""
     if meta.task != "semantic":
@@ -289,7 +296,7 @@ def _context(meta: YoloMetadata, stats: DatasetStats, *, repo_id: str, title: st
         "fold_classes": len(classes) > _UNFOLDED_CLASSES,
         "instance_word": "images" if meta.task in {"classify", "semantic"} else "instances",
         "dense": bool(TASK_SPECS[meta.task].dense_column),
-        "depth_scale": (meta.extra or {}).get("depth_scale", 1000) if meta.task == "depth" else None,
+        "depth_scale": _depth_scale(meta) if meta.task == "depth" else None,
         "kpt_shape": meta.kpt_shape,
         "flip_idx": meta.flip_idx,
         "license_id": license_id,
