@@ -20,6 +20,7 @@ import pytest
 from tests.fixtures.tiny_tasks import TRAINED, trained_task_data
 from yolo_transformers.auto import model_class_for_task
 from yolo_transformers.cli import main
+from yolo_transformers.compat import keep_torch_threads
 from yolo_transformers.data import load_yolo_dataset
 from yolo_transformers.training import evaluate, record_metrics
 
@@ -58,10 +59,11 @@ def test_metrics_match_ultralytics_val(task, converted, trained_task_checkpoint,
     dataset = load_yolo_dataset(data, cache_dir=tmp_path / "cache")
 
     ours = evaluate(model, dataset["val"], image_size=imgsz, batch_size=8)
-    theirs = YOLO(str(trained_task_checkpoint(task))).val(
-        data=str(data), imgsz=imgsz, rect=False, batch=8, device="cpu", plots=False, verbose=False, workers=0,
-        project=str(tmp_path / "runs"),
-    ).results_dict
+    with keep_torch_threads():  # Ultralytics' select_device would leave torch's thread count changed for later tests
+        theirs = YOLO(str(trained_task_checkpoint(task))).val(
+            data=str(data), imgsz=imgsz, rect=False, batch=8, device="cpu", plots=False, verbose=False, workers=0,
+            project=str(tmp_path / "runs"),
+        ).results_dict
 
     assert set(ours) == EXPECTED_KEYS[task]
     assert ours[HEADLINE[task]] > 0.05
