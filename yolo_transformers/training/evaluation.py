@@ -1,4 +1,8 @@
-"""``evaluate``: COCO box metrics of a YOLO detector on a ``datasets`` detection dataset.
+"""``evaluate``: Ultralytics-equal metrics of a YOLO model of any task on a ``datasets`` dataset.
+
+Detection is scored here, with pycocotools (below); every other task goes to
+:func:`yolo_transformers.training.task_evaluation.evaluate_task`, which feeds the model's predictions to Ultralytics'
+own validator of the task (box/mask/pose/rotated mAP, top-1/top-5, mIoU and pixel accuracy, depth metrics).
 
 The detector runs as Ultralytics' ``val`` runs it: every image letterboxed to the square ``image_size`` (Ultralytics
 ``rect=False``), confidence threshold 0.001, **multi-label** class-aware NMS at IoU 0.7 (every class scoring above
@@ -26,7 +30,10 @@ import torch
 import torchvision
 
 from .coco_metrics import CocoAccumulator, coco_metrics
+from .task_evaluation import evaluate_task
 from ..processing.letterbox import scale_boxes_to_original, to_rgb_array
+from ..processing.pixel_values import scaled_pixel_values
+from ..processing.rect_batches import boxes_to_original, place_in_batch, rect_batches
 from ..errors import DatasetFormatError
 
 __all__ = ["evaluate", "ultralytics_metrics", "record_metrics", "evaluation_split", "METRIC_KEYS"]
@@ -127,6 +134,32 @@ def _detect(
     return results
 
 
+def _detect_rect(
+    model: Any, processor: Any, images: list[np.ndarray], image_size: int, batch_size: int, conf: float, iou: float,
+    max_det: int,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
+    """Detections per image, in dataset order, batched as ``yolo val``'s default ``rect=True`` batches them."""
+    stride = int(model.config.max_stride)
+    results: list[Any] = [None] * len(images)
+    for indices, shape in rect_batches([image.shape[:2] for image in images], image_size, stride, batch_size):
+        placed = [place_in_batch(images[i], image_size, shape, stride) for i in indices]
+        outputs = model(pixel_values=scaled_pixel_values([array for array, _ in placed]))
+        height, width = shape
+        scale = outputs.pred_boxes.new_tensor([width, height, width, height])
+        centre, size = (outputs.pred_boxes.float() * scale).split(2, dim=-1)
+        boxes = torch.cat((centre - size / 2, centre + size / 2), dim=-1)
+        scores = outputs.logits.float().sigmoid()
+        if processor.end_to_end:
+            kept = processor.select_detections(scores, boxes, conf, iou, max_det, end_to_end=True)
+            selected = [(boxes[j][k.indices], k.scores, k.labels) for j, k in enumerate(kept)]
+        else:
+            selected = [_multi_label_nms(s, b, conf, iou, max_det) for s, b in zip(scores, boxes)]
+        for i, (_, placement), (det_boxes, det_scores, det_classes) in zip(indices, placed, selected):
+            det_boxes = boxes_to_original(det_boxes, placement)
+            results[i] = (det_boxes.cpu().numpy(), det_scores.cpu().numpy(), det_classes.cpu().numpy())
+    return results
+
+
 def _class_names(model: Any, dataset: Any) -> list[str]:
     """Class names by index: the dataset's ``ClassLabel`` names, else the model's ``id2label``."""
     try:
@@ -142,25 +175,33 @@ def evaluate(
     processor: Any = None,
     *,
     batch_size: int = 8,
-    conf_threshold: float = 0.001,
+    conf_threshold: float | None = None,
     iou_threshold: float = 0.7,
     max_det: int = 300,
     image_size: int | list[int] | None = None,
     split: str | None = None,
+    rect: bool = False,
 ) -> dict[str, float]:
-    """COCO mAP50-95, mAP50, mAP75, precision and recall of a detector on a detection dataset.
+    """COCO mAP50-95, mAP50, mAP75, precision and recall of a detector on a detection dataset; Ultralytics' metrics
+    of any other task (see :func:`~yolo_transformers.training.task_evaluation.evaluate_task` for their names).
 
     Args:
-        model: A ``YoloForObjectDetection`` (evaluated in eval mode; its train/eval mode is restored after).
+        model: A ``YoloFor...`` model (evaluated in eval mode; its train/eval mode is restored after).
         dataset: A ``datasets.Dataset`` (or ``DatasetDict``, or YOLO ``data.yaml``/folder) with the Hub detection
             schema: ``image``, ``objects: {bbox (COCO x, y, w, h pixels), category}``.
         processor: The model's ``YoloImageProcessor``; default one built from ``model.config``.
         batch_size: Images per forward pass.
-        conf_threshold: Detections scoring at or below this are dropped (Ultralytics ``val`` default 0.001).
+        conf_threshold: Detections scoring at or below this are dropped (default: Ultralytics ``val``'s, 0.001; 0.01
+            for obb).
         iou_threshold: NMS IoU threshold (Ultralytics ``val`` default 0.7).
         max_det: Detections kept per image (Ultralytics' 300; also COCO's ``maxDets``).
         image_size: Letterbox size, default the processor's ``image_size``.
         split: Split of a ``DatasetDict`` / YOLO dataset (default ``validation``, ``val``, ``valid`` or ``test``).
+        rect: Batch as ``yolo val`` does by default (``rect=True``): images sorted by aspect ratio, each batch of
+            ``batch_size`` letterboxed (never enlarged) into its own stride-multiple shape with half a stride of
+            padding, after resizing every image to ``image_size`` on its long side. ``rect=True, batch_size=16``
+            reproduces the default ``yolo val``; False (default) letterboxes every image to the full square, as
+            ``yolo val rect=False``.
 
     Returns:
         ``{"mAP50-95", "mAP50", "mAP75", "precision", "recall"}``, floats in ``[0, 1]``; precision and recall
@@ -172,6 +213,10 @@ def evaluate(
     from ..auto import processor_for_config
 
     dataset = evaluation_split(dataset, split).with_format(None)
+    if model.config.task != "detect":
+        return evaluate_task(model, dataset, processor, batch_size=batch_size, conf_threshold=conf_threshold,
+                             iou_threshold=iou_threshold, max_det=max_det, image_size=image_size)
+    conf_threshold = 0.001 if conf_threshold is None else conf_threshold
     if "objects" not in dataset.column_names or "image" not in dataset.column_names:
         raise DatasetFormatError(
             "evaluate needs the detection schema (image, objects{bbox, category}), got columns "
@@ -182,7 +227,15 @@ def evaluate(
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(dataset), batch_size):
+        if rect:
+            size = int(image_size if isinstance(image_size, int) else max(model.config.image_hw))
+            images = [to_rgb_array(image) for image in dataset["image"]]
+            detections = _detect_rect(model, processor, images, size, batch_size, conf_threshold, iou_threshold,
+                                      max_det)  # fmt: skip
+            for image, objects, (boxes, scores, classes) in zip(images, dataset["objects"], detections):
+                accumulator.add_image(*image.shape[:2], np.asarray(objects["bbox"], dtype=float).reshape(-1, 4),
+                                      np.asarray(objects["category"]), boxes, scores, classes)  # fmt: skip
+        for start in range(0, len(dataset) if not rect else 0, batch_size):
             rows = dataset[start : start + batch_size]
             images = [to_rgb_array(image) for image in rows["image"]]
             detections = _detect(model, processor, images, image_size, conf_threshold, iou_threshold, max_det)
@@ -198,8 +251,14 @@ def evaluate(
 
 
 def ultralytics_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
-    """Rename :func:`evaluate`'s keys to Ultralytics' columns (``metrics/mAP50-95(B)``, ...)."""
-    return {column: float(metrics[key]) for key, column in METRIC_KEYS.items() if key in metrics}
+    """Rename :func:`evaluate`'s keys to Ultralytics' columns (``metrics/mAP50-95(B)``, ``metrics/mIoU``, ...).
+
+    Detection's short keys map through :data:`METRIC_KEYS` (``mAP75`` has no Ultralytics column and is dropped);
+    other tasks' keys are Ultralytics' own and get the ``metrics/`` prefix back.
+    """
+    if any(key in METRIC_KEYS for key in metrics):
+        return {column: float(metrics[key]) for key, column in METRIC_KEYS.items() if key in metrics}
+    return {f"metrics/{key}": float(value) for key, value in metrics.items()}
 
 
 def record_metrics(model: Any, metrics: Mapping[str, float], *, dataset: str | None = None,
