@@ -61,9 +61,9 @@ def test_evaluate_matches_yolo_val_in_both_modes(rect, tiny_detector_pt, convert
                                                  tmp_path):  # fmt: skip
     theirs = _ultralytics_map(tiny_detector_pt, mixed_dataset, tmp_path, **({} if rect else {"rect": False}))
     model = YoloForObjectDetection.from_pretrained(converted_tiny_detector)
-    ours = evaluate(model, load_yolo_dataset(mixed_dataset / "data.yaml")["val"], batch_size=SETTINGS["batch"],
+    ours = evaluate(model, load_yolo_dataset(mixed_dataset / "data.yaml")["validation"], batch_size=SETTINGS["batch"],
                     image_size=SETTINGS["imgsz"], rect=rect)["mAP50-95"]  # fmt: skip
-    other = evaluate(model, load_yolo_dataset(mixed_dataset / "data.yaml")["val"], batch_size=SETTINGS["batch"],
+    other = evaluate(model, load_yolo_dataset(mixed_dataset / "data.yaml")["validation"], batch_size=SETTINGS["batch"],
                      image_size=SETTINGS["imgsz"], rect=not rect)["mAP50-95"]  # fmt: skip
     assert theirs > 0.3
     assert abs(ours - theirs) <= 0.005, (ours, theirs, other)

@@ -5,7 +5,7 @@ validation split of the generated dataset it learned from, loaded with ``load_yo
 
 - Ultralytics: ``YOLO(best.pt).val(data=data.yaml, imgsz=<training imgsz>, rect=False, batch=8, device="cpu")``,
   every other argument at its default (conf 0.001, obb 0.01; iou 0.7; max_det 300);
-- ours: ``evaluate(model, dataset["val"], image_size=<same imgsz>, batch_size=8)``, defaults likewise.
+- ours: ``evaluate(model, dataset["validation"], image_size=<same imgsz>, batch_size=8)``, defaults likewise.
 
 The images are 96x72 and imgsz is 96 (64 for the classifier, which resizes and centre-crops on both sides), so
 both sides letterbox them identically; every figure must agree within 0.005.
@@ -58,7 +58,7 @@ def test_metrics_match_ultralytics_val(task, converted, trained_task_checkpoint,
     model = model_class_for_task(task).from_pretrained(folder)
     dataset = load_yolo_dataset(data, cache_dir=tmp_path / "cache")
 
-    ours = evaluate(model, dataset["val"], image_size=imgsz, batch_size=8)
+    ours = evaluate(model, dataset["validation"], image_size=imgsz, batch_size=8)
     with keep_torch_threads():  # Ultralytics' select_device would leave torch's thread count changed for later tests
         theirs = YOLO(str(trained_task_checkpoint(task))).val(
             data=str(data), imgsz=imgsz, rect=False, batch=8, device="cpu", plots=False, verbose=False, workers=0,
@@ -97,4 +97,4 @@ def test_evaluate_refuses_a_dataset_of_another_task(converted, tmp_path):
     model = model_class_for_task("depth").from_pretrained(converted("depth"))
     dataset = load_yolo_dataset(trained_task_data("semantic"), cache_dir=tmp_path / "cache")
     with pytest.raises(DatasetFormatError, match=r"evaluating a depth model needs 'image' and 'depth_map'"):
-        evaluate(model, dataset["val"])
+        evaluate(model, dataset["validation"])

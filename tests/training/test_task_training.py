@@ -72,7 +72,7 @@ def test_fine_tuning_improves_the_metric(task, converted_task_model, trained_tas
     meta = read_metadata(dataset)
     if task == "classify":  # the model's class names follow the relabelling
         model.config.id2label = dict(enumerate(meta.names))
-    before = evaluate(model, dataset["val"], image_size=imgsz)[metric]
+    before = evaluate(model, dataset["validation"], image_size=imgsz)[metric]
 
     torch.manual_seed(0)
     transform = train_transform_for(model.config, image_size=imgsz, augment=False, metadata=meta,
@@ -86,7 +86,7 @@ def test_fine_tuning_improves_the_metric(task, converted_task_model, trained_tas
     trainer = Trainer(model=model, args=args, data_collator=collate_for(model.config),
                       train_dataset=dataset["train"].with_transform(transform))
     trainer.train()
-    after = evaluate(model, dataset["val"], image_size=imgsz)[metric]
+    after = evaluate(model, dataset["validation"], image_size=imgsz)[metric]
 
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     logger.info("%s: %s %.4f -> %.4f; loss %.3f -> %.3f", task, metric, before, after, losses[0], losses[-1])
