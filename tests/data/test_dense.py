@@ -50,7 +50,7 @@ def test_round_trip_byte_identical_and_ultralytics_reads_export(tmp_path, task, 
     source = make_dense_dataset(tmp_path / "src", task, depth_format=depth_format, masks_dir="sem_masks"
                                 if task == "semantic" else "masks")
     ds = load_yolo_dataset(source, cache_dir=tmp_path / "cache")
-    assert {k: len(v) for k, v in ds.items()} == {"train": 6, "val": 3}
+    assert {k: len(v) for k, v in ds.items()} == {"train": 6, "validation": 3}
     if depth_format == "npy":
         assert ds["train"].features["depth_map"] == datasets.Value("binary")
 
@@ -81,7 +81,7 @@ def test_round_trip_byte_identical_and_ultralytics_reads_export(tmp_path, task, 
         np.testing.assert_allclose(theirs._load_depth(i), decode_depth(value, DEPTH_SCALE), atol=1e-6)
 
     again = load_yolo_dataset(out_yaml, cache_dir=tmp_path / "cache")
-    assert read_metadata(again).task == task and again["val"].num_rows == 3
+    assert read_metadata(again).task == task and again["validation"].num_rows == 3
 
 
 def _semantic(tmp_path: Path) -> Path:
@@ -192,7 +192,7 @@ def test_push_load_pull_round_trip(hub_server, hub_repo_name, tmp_path, task):
 
     loaded = datasets.load_dataset(repo_id, token=token)
     meta = read_metadata(loaded)
-    assert meta.task == task and {k: len(v) for k, v in loaded.items()} == {"train": 6, "val": 3}
+    assert meta.task == task and {k: len(v) for k, v in loaded.items()} == {"train": 6, "validation": 3}
     if task == "semantic":  # the Hub convention: the mask decodes as a PIL image of class ids
         assert np.asarray(loaded["train"][0]["annotation"]).shape == (48, 64)
     else:
@@ -207,9 +207,9 @@ def test_cli_convert_semantic(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
     source = make_dense_dataset(tmp_path / "src", "semantic")
     assert main(["dataset", "convert", str(source), "--output", str(tmp_path / "arrow")]) == 0
-    assert "saved train 6, val 3 images" in capsys.readouterr().out
+    assert "saved train 6, validation 3 images" in capsys.readouterr().out
     loaded = datasets.load_from_disk(str(tmp_path / "arrow"))
     assert read_metadata(loaded).task == "semantic"
-    raw = loaded["val"].with_format("arrow")[:1]["annotation"][0].as_py()["bytes"]
+    raw = loaded["validation"].with_format("arrow")[:1]["annotation"][0].as_py()["bytes"]
     assert raw == (source.parent / "masks" / "val" / "val_00000.png").read_bytes()
     assert Image.open(io.BytesIO(raw)).mode == "L"
