@@ -39,7 +39,7 @@ def test_train_reheads_to_the_data_and_pushes_a_card_with_its_metrics(
     metrics = evaluate(trained, str(data_yaml), split="val", image_size=config.image_size)
     assert config.metrics["metrics/mAP50-95(B)"] == pytest.approx(metrics["mAP50-95"], abs=1e-6)
     assert f"mAP50-95   {metrics['mAP50-95']:.4f}" in out
-    assert config.train_args["data"] == str(data_yaml) and config.train_args["split"] == "val"
+    assert config.train_args["data"] == str(data_yaml) and config.train_args["split"] == "validation"
 
     card = ModelCard(hub_server.files(repo_id)["README.md"].decode())
     reported = {result.metric_type: result.metric_value for result in card.data.eval_results}
