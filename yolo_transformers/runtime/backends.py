@@ -126,6 +126,12 @@ class OnnxRuntimeSession(RuntimeSession):
         return self._session.run(self.output_names, {INPUT_NAME: pixel_values})
 
 
+def _port_name(port: object, wanted: tuple[str, ...]) -> str:
+    """The name of an OpenVINO port among ``wanted`` (a tensor may carry several names), else any of its names."""
+    names = port.get_names()
+    return next((name for name in wanted if name in names), port.get_any_name())
+
+
 class OpenVinoSession(RuntimeSession):
     """An OpenVINO IR compiled for the CPU, tuned for latency."""
 
@@ -134,7 +140,8 @@ class OpenVinoSession(RuntimeSession):
     def __init__(self, xml: Path, weights: Path, allowed: tuple[str, ...], num_threads: int | None = None) -> None:
         ov = require("openvino", RUNTIMES["openvino"][0], "Running an OpenVINO model")
         core = ov.Core()
-        config = {"PERFORMANCE_HINT": "LATENCY"}
+        # float32 kernels: on CPUs with AMX/AVX512-BF16 OpenVINO would otherwise run bfloat16 by default
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
         if num_threads:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)
         try:
@@ -143,8 +150,8 @@ class OpenVinoSession(RuntimeSession):
         except Exception as error:  # OpenVINO raises RuntimeError subclasses of its own
             raise ExportError(f"{xml} is not a loadable OpenVINO model ({error}); re-export it.") from None
         self._request = self._compiled.create_infer_request()
-        super().__init__(xml, [next(iter(i.get_names())) for i in self._compiled.inputs],
-                         [next(iter(o.get_names())) for o in self._compiled.outputs], allowed)
+        super().__init__(xml, [_port_name(port, (INPUT_NAME,)) for port in self._compiled.inputs],
+                         [_port_name(port, allowed) for port in self._compiled.outputs], allowed)
 
     def _run(self, pixel_values: np.ndarray) -> list[np.ndarray]:
         results = self._request.infer({INPUT_NAME: pixel_values})
