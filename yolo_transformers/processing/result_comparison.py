@@ -133,6 +133,16 @@ def _pair_differences(reference: dict, ours: dict, ref_index: int, our_index: in
     return diffs
 
 
+def _distance(reference: dict, ours: dict, ref_index: int, our_index: int, geometry: str) -> float:
+    """How far apart two detections are: their largest box (or corner) difference, and keypoint difference when
+    there are keypoints (near-duplicate boxes of a low threshold may carry different keypoints)."""
+    distance = float(np.abs(ours[geometry][our_index] - reference[geometry][ref_index]).max())
+    if "keypoints" in reference and reference["keypoints"][ref_index].size:
+        xy = ours["keypoints"][our_index][:, :2] - reference["keypoints"][ref_index][:, :2]
+        distance = max(distance, float(np.abs(xy).max()))
+    return distance
+
+
 def _compare_detections(reference: dict, ours: dict, name: str) -> TaskImageParity:
     """Pair each reference detection (by descending score) with our nearest unused detection of the same class.
 
@@ -148,7 +158,7 @@ def _compare_detections(reference: dict, ours: dict, name: str) -> TaskImagePari
         if not candidates:
             labels_match = False
             continue
-        distances = [np.abs(ours[geometry][j] - reference[geometry][index]).max() for j in candidates]
+        distances = [_distance(reference, ours, int(index), j, geometry) for j in candidates]
         best = candidates[int(np.argmin(distances))]
         unused.discard(best)
         pairs.append(_pair_differences(reference, ours, int(index), best, geometry))
