@@ -1,7 +1,8 @@
 """Turn what the user gave :func:`upload_model` (a ``.pt``, a folder or a model) into the files of one commit.
 
-The model files are ``config.json``, the safetensors weights (one file, or shards plus their index) and
-``preprocessor_config.json``. The model card (``README.md``) and its assets are produced only when the push will
+The model files are ``config.json``, the safetensors weights (one file, or shards plus their index),
+``preprocessor_config.json`` and, when a folder holds them, the exported graphs (``onnx/model.onnx``,
+``openvino/model.xml`` + ``.bin`` written by ``yolo-hf export``). The model card (``README.md``) and its assets are produced only when the push will
 write the card (see :meth:`StagedModel.card_files`).
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, Union
 
 from ..configuration_yolo import YoloConfig
+from ..runtime.backends import GRAPH_FILES
 
 if TYPE_CHECKING:
     from ..modeling_yolo import YoloPreTrainedModel
@@ -70,7 +72,8 @@ class StagedModel:
         folder = self.staging / "card"
         folder.mkdir(parents=True, exist_ok=True)
         files = {path.relative_to(folder).as_posix(): path for path in write_card_assets(self.config, folder)}
-        card = generate_model_card(self.config, repo_id=repo_id)
+        runtimes = [runtime for runtime, names in GRAPH_FILES.items() if all(name in self.files for name in names)]
+        card = generate_model_card(self.config, repo_id=repo_id, runtimes=runtimes)
         if extra_tags:
             card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *extra_tags]))
         card_path = folder / _CARD
@@ -164,6 +167,9 @@ def _model_files(folder: Path) -> dict[str, Path]:
     files.update({path.name: path for path in weights})
     if (folder / _WEIGHTS_INDEX).is_file():
         files[_WEIGHTS_INDEX] = folder / _WEIGHTS_INDEX
+    for names in GRAPH_FILES.values():  # exported graphs travel with the folder, each complete or not at all
+        if all((folder / name).is_file() for name in names):
+            files.update({name: folder / name for name in names})
     return files
 
 
