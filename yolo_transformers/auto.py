@@ -21,6 +21,7 @@ from .compat import register_pipeline_model_names
 from .configuration_yolo import YoloConfig
 from .errors import UnsupportedTaskError
 from .image_processing_yolo import YoloImageProcessor
+from .image_processing_auto import processor_for_config
 from .image_processing_yolo_classification import YoloClassificationImageProcessor
 from .modeling_yolo import YoloForObjectDetection, YoloPreTrainedModel
 from .modeling_yolo_classification import YoloForImageClassification
@@ -37,7 +38,6 @@ __all__ = ["register_auto_classes", "model_class_for_task", "processor_for_confi
 _MODEL_CLASSES = {cls.__name__: cls for cls in (
     YoloForObjectDetection, YoloForInstanceSegmentation, YoloForSemanticSegmentation, YoloForDepthEstimation,
     YoloForPoseEstimation, YoloForOrientedObjectDetection, YoloForImageClassification)}
-_PROCESSOR_CLASSES = {cls.__name__: cls for cls in (YoloImageProcessor, YoloClassificationImageProcessor)}
 
 #: Every YOLO model class in task-table order; the first is ``AutoModel``'s default when ``config.architectures``
 #: names none of them.
@@ -53,8 +53,6 @@ _PIPELINE_NAME_TABLES = {
     "AutoModelForImageSegmentation": "MODEL_FOR_INSTANCE_SEGMENTATION_MAPPING_NAMES",
     "AutoModelForDepthEstimation": "MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES",
 }
-# Ultralytics' predictor (AutoBackend) rounds a classifier's input size up to a multiple of at least 32.
-_CLASSIFY_SIZE_MULTIPLE = 32
 
 
 class _ClassificationProcessorKey(YoloConfig):
@@ -99,22 +97,3 @@ def model_class_for_task(task: str) -> type[YoloPreTrainedModel]:
     if task not in TASK_SPECS:
         raise UnsupportedTaskError(f"task {task!r} has no model class; supported: {', '.join(TASKS)}.")
     return _MODEL_CLASSES[TASK_SPECS[task].model_class]
-
-
-def processor_for_config(config: YoloConfig) -> YoloImageProcessor | YoloClassificationImageProcessor:
-    """The image processor matching a config's task, input size, stride and post-processing defaults."""
-    spec = TASK_SPECS[config.task]
-    processor_class = _PROCESSOR_CLASSES[spec.processor_class]
-    if spec.resize == "center_crop":
-        return processor_class(image_size=config.image_size,
-                               stride=max(config.max_stride, _CLASSIFY_SIZE_MULTIPLE))
-    return processor_class(
-        image_size=config.image_size,
-        stride=config.max_stride,
-        conf_threshold=config.conf_threshold,
-        iou_threshold=config.iou_threshold,
-        max_det=config.max_det,
-        end_to_end=config.end_to_end,
-        task=config.task,
-        scale_fill=spec.resize == "stretch",
-    )

@@ -112,8 +112,7 @@ class YoloPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = False
     #: Ultralytics task this class serves; checked against ``config.task``.
     task: str = ""
-    #: The output dataclass ``forward`` returns (also what the ONNX/OpenVINO model returns).
-    output_class: type[ModelOutput] = ModelOutput
+    output_class: type[ModelOutput] = ModelOutput  #: what ``forward`` (and the ONNX/OpenVINO model) returns
 
     def __init__(self, config: YoloConfig) -> None:
         super().__init__(config)
@@ -229,12 +228,13 @@ class YoloPreTrainedModel(PreTrainedModel):
         Returns:
             The URL of the repo (at ``revision``) or of the pull request.
         """
-        from .hub import upload_model
+        from .hub.commit import publish_model
+        from .hub.staging import stage_model_object
 
         if kwargs:
             logger.debug("push_to_hub ignores %s", sorted(kwargs))
-        return upload_model(
-            self, repo_id, token=token if isinstance(token, str) else None, private=bool(private),
+        return publish_model(
+            lambda scratch: stage_model_object(self, scratch), repo_id, token=token if isinstance(token, str) else None, private=bool(private),
             revision=revision, tag=tag, commit_message=commit_message, commit_description=commit_description,
             create_pr=create_pr, overwrite_card=overwrite_card, card_tags=tags,
         ).url  # fmt: skip

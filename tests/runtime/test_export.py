@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoImageProcessor, AutoModel, AutoModelForObjectDetection
 
-from yolo_transformers.auto import processor_for_config
+from yolo_transformers.image_processing_auto import processor_for_config
 from yolo_transformers.errors import ExportError, ExportParityError, MissingExtraError
 from yolo_transformers.processing.result_comparison import (
     TOLERANCES,

@@ -6,6 +6,8 @@ import argparse
 import shutil
 from pathlib import Path
 
+from .commit_options import add_commit_arguments, print_commit
+
 __all__ = ["register", "run_convert", "run_push", "run_pull"]
 
 EXAMPLES = """examples:
@@ -89,16 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=PUSH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_source_options(push)
-    push.add_argument("--repo", required=True, metavar="USER/NAME", help="target dataset repo (created if missing)")
-    push.add_argument("--private", action="store_true", help="create the repo as private (new repos only)")
-    push.add_argument("--tag", metavar="TAG", help="tag the resulting commit, e.g. v1.0")
-    push.add_argument("--revision", metavar="BRANCH", help="push to this branch (created from main if missing)")
-    push.add_argument("--token", metavar="TOKEN",
-                      help="Hub token with write scope (default: HF_TOKEN, then `hf auth login`)")
+    add_commit_arguments(push, kind="dataset", default_message="task, images, classes")
     push.add_argument("--license", metavar="ID", help="license for the card, e.g. cc-by-4.0 (default: data.yaml's)")
-    push.add_argument("--message", metavar="TEXT", help="commit message (default: task, images, classes)")
-    push.add_argument("--overwrite-card", action="store_true",
-                      help="replace a README.md that is already on the Hub (kept by default)")
     push.set_defaults(func=run_push)
 
     pull = commands.add_parser(
@@ -175,12 +169,7 @@ def run_push(args: argparse.Namespace) -> int:
         overwrite_card=args.overwrite_card,
     )
     _print_report(result.report, args.lenient)
-    print(f"pushed {args.data} to {result.repo_id}@{result.revision}: commit {result.commit_oid[:8]}")
-    if not result.card_written:
-        print("kept the README.md already on the Hub (pass --overwrite-card to replace it)")
-    if result.tag:
-        print(f"tagged {result.tag}")
-    print(result.url)
+    print_commit(args.data, result)
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .commit_options import add_commit_arguments, print_commit
+
 __all__ = ["register", "run"]
 
 EXAMPLES = """examples:
@@ -30,15 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", required=True, type=Path, metavar="PATH",
                         help="Ultralytics .pt checkpoint, or a folder written by `yolo-hf convert`")
-    parser.add_argument("--repo", required=True, metavar="USER/NAME", help="target model repo (created if missing)")
-    parser.add_argument("--private", action="store_true", help="create the repo as private (new repos only)")
-    parser.add_argument("--tag", metavar="TAG", help="tag the new commit, e.g. v1.0")
-    parser.add_argument("--revision", metavar="BRANCH", help="push to this branch (created from main if missing)")
-    parser.add_argument("--message", metavar="TEXT", help="commit message (default: model, classes, metrics, source)")
-    parser.add_argument("--token", metavar="TOKEN",
-                        help="Hub token with write scope (default: HF_TOKEN, then `hf auth login`)")
-    parser.add_argument("--overwrite-card", action="store_true",
-                        help="replace a README.md that is already on the Hub (kept by default)")
+    add_commit_arguments(parser, kind="model", default_message="model, classes, metrics, source")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
     parser.add_argument("--image", action="append", type=Path, dest="images", metavar="IMAGE",
                         help="image for the .pt parity check (repeatable; default: Ultralytics' sample images)")
@@ -61,13 +55,5 @@ def run(args: argparse.Namespace) -> int:
         overwrite_card=args.overwrite_card,
         verify_images=args.images,
     )
-    if result.changed:
-        print(f"pushed {args.model} to {result.repo_id}@{result.revision}: commit {result.commit_oid[:8]}")
-    else:
-        print(f"{result.repo_id}@{result.revision} already has these files: no new commit ({result.commit_oid[:8]})")
-    if not result.card_written:
-        print("kept the README.md already on the Hub (pass --overwrite-card to replace it)")
-    if result.tag:
-        print(f"tagged {result.tag}")
-    print(result.url)
+    print_commit(args.model, result, changed=result.changed)
     return 0

@@ -1,9 +1,10 @@
-"""Turn what the user gave :func:`upload_model` (a ``.pt``, a folder or a model) into the files of one commit.
+"""Turn a saved folder or a model object into the files of one commit (``.pt`` files go through the converter
+first, in :mod:`.upload`).
 
 The model files are ``config.json``, the safetensors weights (one file, or shards plus their index),
 ``preprocessor_config.json`` and, when a folder holds them, the exported graphs (``onnx/model.onnx``,
-``openvino/model.xml`` + ``.bin`` written by ``yolo-hf export``). The model card (``README.md``) and its assets are produced only when the push will
-write the card (see :meth:`StagedModel.card_files`).
+``openvino/model.xml`` + ``.bin`` written by ``yolo-hf export``). The model card (``README.md``) and its assets
+are produced only when the push will write the card (see :meth:`StagedModel.card_files`).
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import TYPE_CHECKING, Sequence
 
 from ..configuration_yolo import YoloConfig
+from ..errors import ConfigError, WeightsError
+from ..image_processing_auto import processor_for_config
 from ..runtime.backends import GRAPH_FILES
 
 if TYPE_CHECKING:
     from ..modeling_yolo import YoloPreTrainedModel
 
-__all__ = ["ModelSource", "StagedModel", "stage_model", "default_commit_message"]
+__all__ = ["StagedModel", "default_commit_message", "model_files", "stage_folder", "stage_model_object"]
 
 logger = logging.getLogger(__name__)
 
-#: What :func:`upload_model` accepts: a ``.pt`` checkpoint, a saved folder, or a model object.
-ModelSource = Union[str, Path, "YoloPreTrainedModel"]
 
 _CONFIG = "config.json"
 _PROCESSOR = "preprocessor_config.json"
@@ -82,67 +83,28 @@ class StagedModel:
         return files
 
 
-def stage_model(
-    model: ModelSource, staging: Path, *, verify_images: Sequence[str | Path] | None = None
-) -> StagedModel:
-    """Prepare the model files of a push in ``staging``.
-
-    Args:
-        model: A ``.pt`` checkpoint (converted and verified against Ultralytics first), a folder written by
-            ``save_pretrained`` / ``yolo-hf convert``, or a ``YoloPreTrainedModel``.
-        staging: An empty scratch folder.
-        verify_images: Images for the conversion's parity check (``.pt`` input only).
-
-    Raises:
-        FileNotFoundError: ``model`` is a path that does not exist.
-        ConfigError: The folder's ``config.json`` is malformed.
-        WeightsError: The folder has no safetensors weights.
-        ParityError: The converted ``.pt`` does not predict like Ultralytics.
-    """
-    from ..modeling_yolo import YoloPreTrainedModel
-
-    if isinstance(model, YoloPreTrainedModel):
-        return _stage_model_object(model, staging)
-    path = Path(model)
-    if path.is_dir():
-        return _stage_folder(path, staging)
-    if path.suffix == ".pt" or path.is_file():
-        return _stage_checkpoint(path, staging, verify_images)
-    raise FileNotFoundError(
-        f"{path}: no such file or folder; pass an Ultralytics .pt, a folder written by `yolo-hf convert` "
-        "(or save_pretrained), or a YoloPreTrainedModel."
-    )
-
-
-def _stage_model_object(model: YoloPreTrainedModel, staging: Path) -> StagedModel:
-    from ..auto import processor_for_config
-
+def stage_model_object(model: YoloPreTrainedModel, staging: Path) -> StagedModel:
+    """Save ``model`` and its matching image processor into ``staging``."""
     folder = staging / "model"
     model.save_pretrained(folder)
     processor_for_config(model.config).save_pretrained(folder)
-    return StagedModel(model.config, _model_files(folder), staging, source=type(model).__name__)
+    return StagedModel(model.config, model_files(folder), staging, source=type(model).__name__)
 
 
-def _stage_checkpoint(path: Path, staging: Path, verify_images: Sequence[str | Path] | None) -> StagedModel:
-    from ..convert.converter import convert_checkpoint
+def stage_folder(folder: Path, staging: Path) -> StagedModel:
+    """Use a folder written by ``save_pretrained`` / ``yolo-hf convert`` (adding a processor config if it has none).
 
-    folder = staging / "model"
-    result = convert_checkpoint(path, folder, verify_images=verify_images)  # logs the parity measurements
-    return StagedModel(result.model.config, _model_files(folder), staging, source=path.name)
-
-
-def _stage_folder(folder: Path, staging: Path) -> StagedModel:
-    from ..auto import processor_for_config
-
+    Raises:
+        ConfigError: The folder has no or a malformed ``config.json``.
+        WeightsError: The folder has no safetensors weights.
+    """
     if not (folder / _CONFIG).is_file():
-        from ..errors import ConfigError
-
         raise ConfigError(
             f"{folder} has no config.json; convert the checkpoint first (`yolo-hf convert best.pt --output {folder}`) "
             "or pass the .pt itself."
         )
     config = YoloConfig.from_pretrained(folder)
-    files = _model_files(folder)
+    files = model_files(folder)
     if _PROCESSOR not in files:
         generated = staging / "processor"
         processor_for_config(config).save_pretrained(generated)
@@ -152,10 +114,8 @@ def _stage_folder(folder: Path, staging: Path) -> StagedModel:
     return StagedModel(config, files, staging, source=folder.name, user_card=card if card.is_file() else None)
 
 
-def _model_files(folder: Path) -> dict[str, Path]:
+def model_files(folder: Path) -> dict[str, Path]:
     """Config, safetensors weights (single or sharded) and preprocessor config of a saved folder."""
-    from ..errors import WeightsError
-
     files = {name: folder / name for name in (_CONFIG, _PROCESSOR) if (folder / name).is_file()}
     weights = sorted(folder.glob("*.safetensors"))
     if not weights:

@@ -1,80 +1,24 @@
-"""``upload_model``: one verified model, one commit on the Hub.
+"""``upload_model``: push a ``.pt``, a saved folder or a model object to the Hub as one verified commit.
 
-The push is ordered so that nothing reaches the Hub before it can succeed: the token is checked (``whoami``)
-first, then the input is converted / validated, and only then is the repo created and the commit made. The commit
-is a single ``create_commit`` (weights, configs, card, card assets) with the branch head it was prepared against as
-``parent_commit``: if another push lands in between, the Hub refuses ours (412), the README decision is re-taken on
-the new head and the commit retried; weights already uploaded are not sent again.
+A ``.pt`` is converted and verified against Ultralytics on the way (:mod:`yolo_transformers.convert`); folders and
+model objects are staged by :mod:`.staging`; the commit itself is :func:`.commit.publish_model`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence, Union
 
-from .auth import check_write_access, require_token
-from .client import (
-    CARD_FILENAME,
-    CONFLICT_RETRIES,
-    branch_url,
-    commit_retrying_on_conflict,
-    create_tag,
-    ensure_branch,
-    ensure_repo,
-    hub_client,
-)
-from .errors import hub_errors
-from .staging import ModelSource, StagedModel, default_commit_message, stage_model
+from .commit import UploadResult, publish_model
+from .staging import StagedModel, model_files, stage_folder, stage_model_object
 
 if TYPE_CHECKING:
-    from huggingface_hub import CommitInfo, HfApi
+    from ..modeling_yolo import YoloPreTrainedModel
 
-__all__ = ["UploadResult", "upload_model"]
+__all__ = ["ModelSource", "UploadResult", "stage_model", "upload_model"]
 
-logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    """What a push did.
-
-    Attributes:
-        repo_id: ``namespace/name``.
-        revision: Branch that received the commit (``main`` unless ``revision=`` was given).
-        commit_oid: The new commit, or the existing head when nothing changed.
-        commit_url: Web URL of that commit.
-        repo_url: Web URL of the repository.
-        pr_url: URL of the pull request opened with ``create_pr=True``.
-        tag: Tag created on the commit, if any.
-        changed: False when every file was already on the Hub (no commit was made).
-        card_written: False when a README.md already on the Hub was kept.
-        private: Whether the repository is private.
-    """
-
-    repo_id: str
-    revision: str
-    commit_oid: str
-    commit_url: str
-    repo_url: str
-    pr_url: str | None = None
-    tag: str | None = None
-    changed: bool = True
-    card_written: bool = True
-    private: bool = False
-
-    @property
-    def url(self) -> str:
-        """The pull request, or the repository at the pushed branch."""
-        if self.pr_url:
-            return self.pr_url
-        return branch_url(self.repo_url, self.revision)
-
-    def __str__(self) -> str:
-        return self.url
+#: What :func:`upload_model` accepts: a ``.pt`` checkpoint, a saved folder, or a model object.
+ModelSource = Union[str, Path, "YoloPreTrainedModel"]
 
 
 def upload_model(
@@ -118,129 +62,49 @@ def upload_model(
         HubConflictError: The branch kept moving under concurrent pushes; nothing was committed.
         HubError: Any other Hub failure; the repository is left at its previous commit.
     """
-    resolved = require_token(token)
-    api = hub_client(resolved.value)
-    repo_id = check_write_access(api, repo_id, resolved)
-    branch = revision or "main"
-    with tempfile.TemporaryDirectory(prefix="yolo-hf-push-") as scratch:
-        staged = stage_model(model, Path(scratch), verify_images=verify_images)
-        title, description = default_commit_message(staged)
-        with hub_errors(action="push", repo_id=repo_id, revision=branch, token=resolved.value):
-            ensure_repo(api, repo_id, private=private)
-            if branch != "main":
-                ensure_branch(api, repo_id, branch)
-            info, card_written, state = _commit_with_retries(
-                api, repo_id, branch, staged,
-                message=commit_message or title,
-                description=description if commit_description is None else commit_description,
-                create_pr=create_pr, overwrite_card=overwrite_card, card_tags=card_tags,
-            )  # fmt: skip
-            if tag:
-                create_tag(api, repo_id, tag, info.oid, message=commit_message or title)
-    result = UploadResult(
-        repo_id=repo_id,
-        revision=branch,
-        commit_oid=info.oid,
-        commit_url=str(info.commit_url),
-        repo_url=str(info.repo_url),
-        pr_url=info.pr_url,
-        tag=tag,
-        changed=info.oid != state.head,
-        card_written=card_written,
-        private=state.private,
-    )
-    if private and not state.private:
-        logger.warning("%s already existed and is public: private=True only applies to new repos; make it private "
-                       "with `hf repos settings %s --private`", repo_id, repo_id)
-    logger.debug("pushed %s to %s (%s)", staged.source, result.url, info.oid[:8] if result.changed else "unchanged")
-    return result
+    return publish_model(
+        lambda scratch: stage_model(model, scratch, verify_images=verify_images), repo_id, token=token,
+        private=private, revision=revision, tag=tag, commit_message=commit_message,
+        commit_description=commit_description, create_pr=create_pr, overwrite_card=overwrite_card,
+        card_tags=card_tags,
+    )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _RemoteState:
-    head: str
-    has_card: bool
-    private: bool
+def stage_model(
+    model: ModelSource, staging: Path, *, verify_images: Sequence[str | Path] | None = None
+) -> StagedModel:
+    """Prepare the model files of a push in ``staging``.
 
-
-def _remote_state(api: HfApi, repo_id: str, branch: str) -> _RemoteState:
-    """The branch head, whether it has a README.md, and the repo's visibility."""
-    info = api.model_info(repo_id, revision=branch)
-    names = {sibling.rfilename for sibling in info.siblings or []}
-    return _RemoteState(str(info.sha), CARD_FILENAME in names, bool(info.private))
-
-
-def _operations(staged: StagedModel, repo_id: str, with_card: bool, card_tags: Sequence[str] | None) -> list:
-    """Fresh ``CommitOperationAdd``s (the client keeps per-attempt state on them)."""
-    from huggingface_hub import CommitOperationAdd
-
-    files = dict(staged.files)
-    if with_card:
-        files.update(staged.card_files(repo_id, extra_tags=card_tags))
-    return [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(path)) for name, path in sorted(files.items())]
-
-
-def _commit_with_retries(
-    api: HfApi,
-    repo_id: str,
-    branch: str,
-    staged: StagedModel,
-    *,
-    message: str,
-    description: str,
-    create_pr: bool,
-    overwrite_card: bool,
-    card_tags: Sequence[str] | None,
-) -> tuple[CommitInfo, bool, _RemoteState]:
-    """Commit against the current head; on a lost race re-read the head and retry.
-
-    Returns:
-        The commit info, whether the card was written, and the remote state the commit was made on.
+    Args:
+        model: A ``.pt`` checkpoint (converted and verified against Ultralytics first), a folder written by
+            ``save_pretrained`` / ``yolo-hf convert``, or a ``YoloPreTrainedModel``.
+        staging: An empty scratch folder.
+        verify_images: Images for the conversion's parity check (``.pt`` input only).
 
     Raises:
-        HubConflictError: The branch moved under every attempt; nothing was committed.
+        FileNotFoundError: ``model`` is a path that does not exist.
+        ConfigError: The folder's ``config.json`` is malformed.
+        WeightsError: The folder has no safetensors weights.
+        ParityError: The converted ``.pt`` does not predict like Ultralytics.
     """
+    from ..modeling_yolo import YoloPreTrainedModel
 
-    def attempt(_: int) -> tuple[CommitInfo, bool, _RemoteState]:
-        state = _remote_state(api, repo_id, branch)
-        with_card = overwrite_card or not state.has_card
-        if not with_card:
-            logger.debug("%s@%s already has a README.md: kept as is, its content may describe an earlier push "
-                         "(overwrite_card=True / --overwrite-card replaces it)", repo_id, branch)
-        operations = _operations(staged, repo_id, with_card, card_tags)
-        with _no_empty_commit_warning():  # an unchanged push is reported by UploadResult.changed instead
-            info = api.create_commit(
-                repo_id,
-                operations=operations,
-                commit_message=message,
-                commit_description=description or None,
-                revision=branch,
-                create_pr=create_pr,
-                parent_commit=None if create_pr else state.head,
-            )
-        return info, with_card, state
-
-    return commit_retrying_on_conflict(
-        attempt,
-        conflict_message=f"{repo_id}@{branch} kept changing during {CONFLICT_RETRIES + 1} attempts (concurrent "
-        "pushes); nothing was committed: push again",
-        retry_message=f"{repo_id}@{branch} moved while pushing (another push landed); retrying on the new head",
+    if isinstance(model, YoloPreTrainedModel):
+        return stage_model_object(model, staging)
+    path = Path(model)
+    if path.is_dir():
+        return stage_folder(path, staging)
+    if path.suffix == ".pt" or path.is_file():
+        return _stage_checkpoint(path, staging, verify_images)
+    raise FileNotFoundError(
+        f"{path}: no such file or folder; pass an Ultralytics .pt, a folder written by `yolo-hf convert` "
+        "(or save_pretrained), or a YoloPreTrainedModel."
     )
 
 
-class _DropEmptyCommitWarning(logging.Filter):
-    """Drops huggingface_hub's "No files have been modified since last commit" warning."""
+def _stage_checkpoint(path: Path, staging: Path, verify_images: Sequence[str | Path] | None) -> StagedModel:
+    from ..convert.converter import convert_checkpoint
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "No files have been modified" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def _no_empty_commit_warning() -> Iterator[None]:
-    hf_logger = logging.getLogger("huggingface_hub.hf_api")
-    dropper = _DropEmptyCommitWarning()
-    hf_logger.addFilter(dropper)
-    try:
-        yield
-    finally:
-        hf_logger.removeFilter(dropper)
+    folder = staging / "model"
+    result = convert_checkpoint(path, folder, verify_images=verify_images)  # logs the parity measurements
+    return StagedModel(result.model.config, model_files(folder), staging, source=path.name)

@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from ..compat import configure_head, fuse_quietly
-from ..errors import ExportError, ExportParityError
+from ..errors import ExportParityError
+from ..image_processing_auto import processor_for_config
 from ..processing.result_comparison import default_verification_images, read_image_bgr
 from ..tasks import TASK_SPECS
 from .backends import GRAPH_FILES, INPUT_NAME, RUNTIMES, check_runtime, open_session, require
@@ -118,13 +119,15 @@ def _write_openvino(onnx_file: Path, xml: Path) -> None:
 
 
 def _default_processor(model: Any) -> Any:
+    """The processor saved beside the model, else the one matching its config."""
     from transformers import AutoImageProcessor
 
-    try:
-        return AutoImageProcessor.from_pretrained(model.name_or_path)
-    except (OSError, ValueError) as error:
-        raise ExportError(f"No image processor found for {model.name_or_path or 'this model'} ({error}); pass "
-                          "processor= (the model's YoloImageProcessor) to export.") from None
+    if model.name_or_path:
+        try:
+            return AutoImageProcessor.from_pretrained(model.name_or_path)
+        except (OSError, ValueError):
+            logger.info("no preprocessor_config.json with %s; using the one matching its config", model.name_or_path)
+    return processor_for_config(model.config)
 
 
 def export_model(
@@ -164,7 +167,7 @@ def export_model(
     Raises:
         ExportParityError: the graph's predictions differ; the message holds every measured difference.
         MissingExtraError: ``onnx``/``onnxruntime``/``openvino`` is not installed (the message names the extra).
-        ExportError: unknown format, or no image processor.
+        ExportError: unknown format.
     """
     check_runtime(format)
     processor = processor if processor is not None else _default_processor(model)
