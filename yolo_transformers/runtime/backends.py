@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ExportError, MissingExtraError
 
-__all__ = ["RUNTIMES", "GRAPH_FILES", "INPUT_NAME", "require", "RuntimeSession", "open_session"]
+__all__ = ["RUNTIMES", "GRAPH_FILES", "INPUT_NAME", "OPENVINO_PRECISIONS", "require", "RuntimeSession", "open_session"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ RUNTIMES: dict[str, tuple[str, tuple[str, ...]]] = {"onnx": ("onnx", ("onnxrunti
 #: Runtime name -> the graph files an export writes, relative to the model folder (the first is the graph).
 GRAPH_FILES: dict[str, tuple[str, ...]] = {"onnx": ("onnx/model.onnx",),
                                            "openvino": ("openvino/model.xml", "openvino/model.bin")}
+#: OpenVINO CPU inference precisions: float32 (default, verified), bfloat16 and float16 (where the CPU has them).
+OPENVINO_PRECISIONS = ("f32", "bf16", "f16")
 #: The graph's one input: ``(batch, 3, height, width)`` float32 in ``[0, 1]``, as the image processor returns it.
 INPUT_NAME = "pixel_values"
 
@@ -137,11 +139,14 @@ class OpenVinoSession(RuntimeSession):
 
     runtime = "openvino"
 
-    def __init__(self, xml: Path, weights: Path, allowed: tuple[str, ...], num_threads: int | None = None) -> None:
+    def __init__(self, xml: Path, weights: Path, allowed: tuple[str, ...], num_threads: int | None = None,
+                 precision: str = "f32") -> None:
         ov = require("openvino", RUNTIMES["openvino"][0], "Running an OpenVINO model")
+        if precision not in OPENVINO_PRECISIONS:
+            raise ExportError(f"precision={precision!r} is not one of {', '.join(OPENVINO_PRECISIONS)}.")
         core = ov.Core()
-        # float32 kernels: on CPUs with AMX/AVX512-BF16 OpenVINO would otherwise run bfloat16 by default
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        # float32 kernels by default: on CPUs with AMX/AVX512-BF16 OpenVINO would otherwise run bfloat16
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if num_threads:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)
         try:
@@ -159,8 +164,8 @@ class OpenVinoSession(RuntimeSession):
         return [np.array(results[output]) for output in self._compiled.outputs]
 
 
-def open_session(runtime: str, folder: Path, allowed: tuple[str, ...], num_threads: int | None = None
-                 ) -> RuntimeSession:
+def open_session(runtime: str, folder: Path, allowed: tuple[str, ...], num_threads: int | None = None,
+                 precision: str = "f32") -> RuntimeSession:
     """Open the graph an export wrote under ``folder`` (see :data:`GRAPH_FILES`).
 
     Args:
@@ -168,6 +173,7 @@ def open_session(runtime: str, folder: Path, allowed: tuple[str, ...], num_threa
         folder: The model folder (or a Hub snapshot of it).
         allowed: Output names the graph may have (the task's output dataclass fields).
         num_threads: Threads for one inference; ``None``: the runtime's default (one per core).
+        precision: OpenVINO's inference precision (:data:`OPENVINO_PRECISIONS`); ONNX Runtime runs the graph's own.
 
     Raises:
         ExportError: unknown runtime, or the graph is missing or unloadable.
@@ -179,5 +185,7 @@ def open_session(runtime: str, folder: Path, allowed: tuple[str, ...], num_threa
         raise ExportError(f"{', '.join(missing)} not found: export the model first with "
                           f"`yolo-hf export {folder} --format {runtime} --output {folder}`.")
     if runtime == "onnx":
+        if precision != "f32":
+            raise ExportError(f"precision={precision!r} applies to OpenVINO only; ONNX Runtime runs the graph's own.")
         return OnnxRuntimeSession(files[0], allowed, num_threads)
-    return OpenVinoSession(files[0], files[1], allowed, num_threads)
+    return OpenVinoSession(files[0], files[1], allowed, num_threads, precision)

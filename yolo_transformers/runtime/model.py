@@ -121,6 +121,7 @@ class YoloRuntimeModel(PreTrainedModel):
         runtime: str = "onnx",
         output_class: type[ModelOutput] | None = None,
         num_threads: int | None = None,
+        precision: str = "f32",
         config: YoloConfig | None = None,
         **kwargs: Any,
     ) -> YoloRuntimeModel:
@@ -134,6 +135,8 @@ class YoloRuntimeModel(PreTrainedModel):
             runtime: ``"onnx"`` (reads ``onnx/model.onnx``) or ``"openvino"`` (``openvino/model.xml`` and ``.bin``).
             output_class: The task's output dataclass.
             num_threads: Threads per inference (default: the runtime's, one per core).
+            precision: OpenVINO only: ``"f32"`` (default; what the export verified), ``"bf16"`` or ``"f16"``
+                (faster where the CPU has them; not verified, see the README for their accuracy).
             config: A :class:`YoloConfig` to use instead of the folder's ``config.json``.
             **kwargs: ``revision``, ``token``, ``cache_dir``, ``local_files_only``, ``force_download``,
                 ``subfolder``; other transformers loading options (``dtype``, ``device_map``) do not apply.
@@ -160,7 +163,7 @@ class YoloRuntimeModel(PreTrainedModel):
                 f"`yolo-hf export {pretrained_model_name_or_path} --format {runtime} --output DIR`."
             )
         folder = Path(files[0]).parents[1]  # the graph sits one folder below the model folder
-        session = open_session(runtime, folder, output_fields(output_class), num_threads)
+        session = open_session(runtime, folder, output_fields(output_class), num_threads, precision)
         return cls(config, session, output_class)
 
 
