@@ -58,6 +58,8 @@ import torch  # noqa: E402
 TARGETS = {"end_to_end_b1": 1.0, "end_to_end_b8": 0.9, "model_call": 1.03, "load": 1.0, "onnx_b1": 0.7,
            "openvino_b1": 0.6, "vs_ultralytics_export": 1.0}
 THRESHOLD = 0.25  # Ultralytics' default predict confidence
+#: torch's default thread count, read before anything Ultralytics runs (its exporter and predictor change it).
+DEFAULT_THREADS = torch.get_num_threads()
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ def _load_times(checkpoint: Path, folder: Path, task: str, repeats: int) -> dict
 
 
 def _inference_times(
-    checkpoint: Path, folder: Path, task: str, batch: int, repeats: int, warmup: int, exports: dict[str, Path]
+    checkpoint: Path, folder: Path, task: str, batch: int, repeats: int, warmup: int, exports: dict[str, Path],
+    runtimes_only: bool = False,
 ) -> dict[str, float]:
     from transformers import AutoImageProcessor
     from ultralytics import YOLO
@@ -193,7 +196,8 @@ def _inference_times(
             return post_process(processor, outputs, sizes)
 
     pixel_values = processor(images=rgb, return_tensors="pt")["pixel_values"]
-    default_threads = torch.get_num_threads()
+    default_threads = DEFAULT_THREADS
+    torch.set_num_threads(default_threads)
     ultralytics_end_to_end()  # sets up the predictor, which sets the process's thread count
     ultralytics_threads = torch.get_num_threads()
     torch.set_num_threads(default_threads)
@@ -207,11 +211,15 @@ def _inference_times(
         with torch.inference_mode():
             return model(pixel_values=pixel_values)
 
-    contenders = {"a": ultralytics_end_to_end, "b": ours_end_to_end, "c": raw_forward, "model": our_model_call}
+    contenders = {"a": ultralytics_end_to_end, "b": ours_end_to_end}
+    if not runtimes_only:
+        contenders.update({"c": raw_forward, "model": our_model_call})
     if exports:
         contenders.update(_runtime_contenders(folder, task, bgr, rgb, sizes, exports, default_threads))
         torch.set_num_threads(default_threads)  # the exported models' predictors set it again on their first call
     times = _median_times(contenders, repeats, warmup)
+    if runtimes_only:
+        return times | {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
     own = _median_times({"a_own_threads": ultralytics_end_to_end}, repeats, warmup, threads=ultralytics_threads)
     return times | own | {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
 
@@ -249,6 +257,15 @@ def _runtime_contenders(folder: Path, task: str, bgr: list, rgb: list, sizes: li
     return contenders
 
 
+def _cpu_name() -> str:
+    """The CPU model as ``lscpu`` names it (``/proc/cpuinfo``), for the table's caption."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
 def _verdict(ratio: float, target: float) -> str:
     return "ok" if ratio <= target else "MISSED"
 
@@ -260,7 +277,8 @@ def _runtime_row(name: str, task: str, batch: int, t: dict[str, float]) -> str:
     ratios = []
     for numerator, denominator, target in (("d", "a", "onnx_b1"), ("e", "a", "openvino_b1"),
                                            ("d", "f_onnx", "vs_ultralytics_export"),
-                                           ("e", "f_openvino", "vs_ultralytics_export")):
+                                           ("e", "f_openvino", "vs_ultralytics_export"),
+                                           ("e_bf16", "f_openvino", "vs_ultralytics_export")):
         ratio = t[numerator] / t[denominator]
         judged = batch == 1 or target == "vs_ultralytics_export"  # the (d)/(a), (e)/(a) targets are for batch 1
         ratios.append(f"{ratio:.2f}" + (f" ({_verdict(ratio, TARGETS[target])})" if judged else ""))
@@ -275,27 +293,32 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--no-runtimes", action="store_true", help="skip the ONNX / OpenVINO rows (d), (e), (f)")
+    parser.add_argument("--runtimes-only", action="store_true",
+                        help="time (a), (b) and the runtime rows only: no (c), model call, own-threads or load rows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     models = args.models or [model for task in args.tasks for model in TASKS[task].models]
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, CPU")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, CPU {_cpu_name()}")
     rows = ["| model | task | batch | (a) YOLO.predict ms/img | (b) ours ms/img | (b)/(a) same threads | "
             "(a) at Ultralytics' threads ms/img | (b)/(a) each at its own | (c) raw forward ms | "
             "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     load_rows = ["| model | task | YOLO(pt) ms | from_pretrained ms | ratio |", "|---|---|---|---|---|"]
     runtime_rows = ["| model | task | batch | (a) YOLO.predict | (b) ours PyTorch | (d) ours ONNX Runtime | "
                     "(e) ours OpenVINO f32 | ours OpenVINO bf16 | (f) Ultralytics ONNX | (f) Ultralytics OpenVINO | "
-                    "(d)/(a) | (e)/(a) | (d)/(f-onnx) | (e)/(f-openvino) |", "|---|---|---|" + "---|" * 11]
+                    "(d)/(a) | (e)/(a) | (d)/(f-onnx) | (e)/(f-openvino) | bf16/(f-openvino) |", "|---|---|---|" + "---|" * 12]
     with tempfile.TemporaryDirectory() as workdir:
         for model_yaml in models:
             checkpoint, folder, exports = _prepare(model_yaml, Path(workdir), not args.no_runtimes)
             name, task = Path(model_yaml).stem, task_of(model_yaml)
             for batch in args.batches:
-                t = _inference_times(checkpoint, folder, task, batch, args.repeats, args.warmup, exports)
+                t = _inference_times(checkpoint, folder, task, batch, args.repeats, args.warmup, exports,
+                                     args.runtimes_only)
                 if exports:
                     runtime_rows.append(_runtime_row(name, task, batch, t))
                     print(runtime_rows[-1], flush=True)
+                if args.runtimes_only:
+                    continue
                 ratio, own_ratio = t["b"] / t["a"], t["b"] / t["a_own_threads"]
                 target = TARGETS["end_to_end_b1" if batch == 1 else "end_to_end_b8"]
                 call_ratio = t["model"] / t["c"]
@@ -306,6 +329,8 @@ def main() -> None:
                     f"{1e3 * t['model']:.1f} | {call_ratio:.3f} ({_verdict(call_ratio, TARGETS['model_call'])}) |"
                 )
                 print(rows[-1], flush=True)
+            if args.runtimes_only:
+                continue
             loads = _load_times(checkpoint, folder, task, max(5, args.repeats // 2))
             load_ratio = loads["ours"] / loads["ultralytics"]
             load_rows.append(

@@ -9,7 +9,7 @@ Accuracy: the tiny yolov8n trained on the generated shapes set (the test fixture
   calibrated on 32 training images), run in ONNX Runtime and in OpenVINO (which reads the QDQ graph as int8).
 
 Speed: the same variants of a yolov8n built from yaml (random weights) at 640 px, model call only, batch 1, median
-of ``--repeats`` at the same thread count (torch's default).
+of ``--repeats`` interleaved calls at the same thread count (torch's default).
 
 Run: ``python benchmarks/precision.py`` (needs the ``onnx`` and ``openvino`` extras and the cached test fixture,
 which ``python -m tests.fixtures.tiny_detector`` builds).
@@ -18,14 +18,20 @@ which ``python -m tests.fixtures.tiny_detector`` builds).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
+# run as a script, benchmarks/ is first on sys.path and its datasets.py would shadow the `datasets` package; the
+# repository root is needed for the test fixtures
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE.parent)]
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -65,7 +71,8 @@ def _to_int8(folder: Path, calibration: list[np.ndarray]) -> Path:
             return None if batch is None else {"pixel_values": batch}
 
     prepared = folder.parent / "int8-pre.onnx"
-    quant_pre_process(str(folder / "onnx/model.onnx"), str(prepared))
+    with contextlib.chdir(folder.parent):  # the pre-processing writes scratch files into the working directory
+        quant_pre_process(str(folder / "onnx/model.onnx"), str(prepared), skip_symbolic_shape=True)
     path = folder.parent / "int8.onnx"
     quantize_static(str(prepared), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
@@ -112,16 +119,17 @@ def _openvino_int8(folder: Path, int8: Path, threads: int):
     return Auto.from_pretrained(target, runtime="openvino", num_threads=threads)
 
 
-def _speed(model, pixel_values: torch.Tensor, repeats: int) -> float:
-    for _ in range(3):
-        model(pixel_values=pixel_values)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        with torch.inference_mode():
-            model(pixel_values=pixel_values)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def _speeds(models: dict[str, object], pixel_values: torch.Tensor, repeats: int) -> dict[str, float]:
+    """Median seconds of one model call per variant, calls interleaved round-robin (drift hits all alike)."""
+    samples: dict[str, list[float]] = {name: [] for name in models}
+    with torch.inference_mode():
+        for round_ in range(repeats + 2):
+            for name, model in models.items():
+                start = time.perf_counter()
+                model(pixel_values=pixel_values)
+                if round_ >= 2:  # two warm-up rounds
+                    samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main() -> None:
@@ -156,8 +164,7 @@ def main() -> None:
 
         calibration = _calibration(big, default_verification_images() * 4)
         pixel_values = torch.from_numpy(calibration[0])
-        speed = {name: _speed(model, pixel_values, args.repeats)
-                 for name, model in _models(big, calibration, threads).items()}
+        speed = _speeds(_models(big, calibration, threads), pixel_values, args.repeats)
     print(f"torch {torch.__version__}, {threads} threads\n")
     print("| variant | mAP50-95 (tiny yolov8n, shapes val) | yolov8n 640 px model call, batch 1, ms |")
     print("|---|---|---|")

@@ -135,6 +135,26 @@ def test_pipeline_takes_the_runtime_model(runtime, exported, shapes_images):
         assert max(abs(ours["box"][k] - theirs["box"][k]) for k in theirs["box"]) <= 1
 
 
+@pytest.mark.parametrize("task, pipeline_task", [("classify", "image-classification"),
+                                                 ("semantic", "image-segmentation"), ("depth", "depth-estimation")])
+def test_other_pipelines_take_the_runtime_model(task, pipeline_task, exported, task_source):
+    from transformers import pipeline
+
+    folder = exported(task, "onnx")
+    image = str(task_source(task)[2][0])
+    expected = pipeline(pipeline_task, model=str(folder))(image)
+    found = pipeline(pipeline_task, model=str(folder), model_kwargs={"runtime": "onnx"})(image)
+    if task == "depth":
+        torch.testing.assert_close(found["predicted_depth"], expected["predicted_depth"], rtol=1e-4, atol=1e-6)
+        return
+    assert [entry["label"] for entry in found] == [entry["label"] for entry in expected] and found
+    if task == "classify":
+        assert max(abs(a["score"] - b["score"]) for a, b in zip(found, expected)) <= 1e-4
+    else:
+        agreement = [(np.asarray(a["mask"]) == np.asarray(b["mask"])).mean() for a, b in zip(found, expected)]
+        assert min(agreement) >= 0.999
+
+
 def test_evaluate_takes_the_runtime_model(exported, task_source, shapes_dataset):
     from yolo_transformers import evaluate
     from yolo_transformers.data import load_yolo_dataset

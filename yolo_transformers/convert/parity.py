@@ -51,7 +51,6 @@ __all__ = ["ImageParity", "ParityReport", "TaskImageParity", "TaskParityReport",
 logger = logging.getLogger(__name__)
 
 
-
 def _raw_difference(reference: list[torch.Tensor], ours: list[torch.Tensor], relative: bool) -> float:
     worst = 0.0
     for ref, our in zip(reference, ours):

@@ -79,8 +79,8 @@ def read_image_bgr(path: Path) -> np.ndarray:
 
 
 # The processor method post-processing each detection-like task.
-_POST_PROCESSING = {"detect": "post_process_object_detection", "segment": "post_process_instance_segmentation", "pose": "post_process_pose_estimation",
-                    "obb": "post_process_oriented_object_detection"}
+_POST_PROCESSING = {"detect": "post_process_object_detection", "segment": "post_process_instance_segmentation",
+                    "pose": "post_process_pose_estimation", "obb": "post_process_oriented_object_detection"}
 
 
 def task_results(model: Any, processor: Any, image_bgr: np.ndarray, threshold: float | None = None
