@@ -6,6 +6,9 @@ and restores what it changed before it returns (nothing here leaves process-wide
 =================================  ===================================================================================
 :func:`keep_torch_threads`         Ultralytics' ``select_device`` sets torch's process-wide thread count
 :func:`ultralytics_safe_loading`   flips ``ultralytics.nn.tasks.SAFE_LOAD`` (Ultralytics' restricted loader) in a block
+:func:`preserved_process_state`    snapshots what Ultralytics changes process-wide (torch safe globals, threads, env)
+:func:`yolo_for_network`           an ``ultralytics.YOLO`` around an in-memory network, as ``Model._load`` sets one up
+:func:`no_download_counts`         turns off ``datasets``' download-count request to a third-party S3 bucket in a block
 :func:`fast_head_copies`           swaps the ``copy`` name of ``ultralytics.nn.modules.head`` in a block
 :func:`fuse_quietly`               Ultralytics' ``fuse()`` prints; its output is dropped
 :func:`one_to_one_inference`       calls the private ``Detect._inference`` of end-to-end heads
@@ -27,7 +30,8 @@ import torch
 
 from .network.module_clone import clone_module
 
-__all__ = ["keep_torch_threads", "ultralytics_safe_loading", "fast_head_copies", "fuse_quietly",
+__all__ = ["keep_torch_threads", "ultralytics_safe_loading", "preserved_process_state", "yolo_for_network",
+           "no_download_counts", "fast_head_copies", "fuse_quietly",
            "one_to_one_inference", "configure_head", "register_pipeline_model_names"]
 
 _PATCH_LOCK = threading.RLock()  # re-entrant: a build inside a build must not deadlock
@@ -59,6 +63,82 @@ def ultralytics_safe_loading() -> Iterator[None]:
         yield
     finally:
         ul_tasks.SAFE_LOAD = previous
+
+
+@contextlib.contextmanager
+def preserved_process_state() -> Iterator[None]:
+    """Restore, on exit, the process-wide state that Ultralytics' ``YOLO()``/``predict`` change.
+
+    Ultralytics' restricted loader adds its classes to torch's *process-wide* ``weights_only`` safe globals (after
+    which any later ``torch.load(weights_only=True)`` trusts them), ``YOLO()`` sets ``CUBLAS_WORKSPACE_CONFIG`` in
+    ``os.environ``, ``select_device`` sets torch's thread count, and ``SAFE_LOAD`` is a module flag. All of them are
+    put back as they were.
+    """
+    import os
+
+    import ultralytics.nn.tasks as ul_tasks
+
+    safe_globals = list(torch.serialization.get_safe_globals())
+    environment = dict(os.environ)
+    safe_load = ul_tasks.SAFE_LOAD
+    try:
+        with keep_torch_threads():
+            yield
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(safe_globals)
+        for key in set(os.environ) - set(environment):
+            del os.environ[key]
+        for key, value in environment.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+        ul_tasks.SAFE_LOAD = safe_load
+
+
+def yolo_for_network(network: torch.nn.Module, train_args: dict, task: str) -> Any:
+    """An ``ultralytics.YOLO`` whose model is ``network``, set up as ``Model._load`` sets up a loaded ``.pt``.
+
+    Written against Ultralytics 8.4 (``Model.__init__``/``_load``/``_reset_ckpt_args``). Nothing is read from a
+    file, so no checkpoint is unpickled for the parity reference. Call it inside :func:`preserved_process_state`.
+    """
+    from ultralytics import YOLO
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+    from ultralytics.utils import callbacks
+
+    yolo = YOLO.__new__(YOLO)
+    torch.nn.Module.__init__(yolo)
+    for name, value in (("predictor", None), ("trainer", None), ("ckpt", {}), ("cfg", None), ("ckpt_path", None),
+                        ("metrics", None), ("model_name", None), ("task", task)):
+        setattr(yolo, name, value)
+    yolo.callbacks = callbacks.get_default_callbacks()
+    kept = {k: train_args[k] for k in ("imgsz", "single_cls") if k in train_args}  # never a dataset path or URL
+    network.args = {**DEFAULT_CFG_DICT, **kept, "task": task}
+    network.task = task
+    network.pt_path = ""
+    yolo.model = network
+    yolo.overrides = network.args = yolo._reset_ckpt_args(network.args)
+    yolo.overrides.pop("data", None)
+    del yolo.training
+    return yolo
+
+
+@contextlib.contextmanager
+def no_download_counts() -> Iterator[None]:
+    """Within this block, ``datasets`` (5.x) does not send its download-count HEAD request.
+
+    ``datasets.load.increase_load_count`` asks ``s3.amazonaws.com`` for ``<repo>.py`` on every builder load, even
+    when ``HF_ENDPOINT`` is a private Hub: the repo name leaves for a third party. Its module flag is turned off and
+    restored on exit.
+    """
+    from datasets import config
+
+    with _PATCH_LOCK:
+        previous = config.HF_UPDATE_DOWNLOAD_COUNTS
+        config.HF_UPDATE_DOWNLOAD_COUNTS = False
+        try:
+            yield
+        finally:
+            config.HF_UPDATE_DOWNLOAD_COUNTS = previous
 
 
 @contextlib.contextmanager

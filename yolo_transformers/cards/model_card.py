@@ -24,10 +24,10 @@ from typing import Any, Sequence
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .training_curves import has_training_curves, save_training_curves
-from ..errors import HubError
+from ..errors import ConfigError, HubError
 from ..tasks import TASK_SPECS
 from ..version import LIBRARY_TAG
-from .text import card_template, check_repo_id, markdown_cell
+from .text import card_template, check_repo_id, code_span, markdown_cell
 
 __all__ = ["generate_model_card", "write_card_assets", "card_metadata", "TRAINING_CURVES_FILENAME",
            "TEMPLATE_NAME"]
@@ -142,10 +142,19 @@ def _dtype_name(dtype: Any) -> str | None:
     return str(dtype).replace("torch.", "") if dtype else None
 
 
+def _number(config: Any, name: str) -> float | int:
+    """A numeric config field as a number (it is pasted into code snippets), or a ConfigError."""
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"config.{name}={value!r:.60} must be a finite number.")
+    return value
+
+
 def _head_mode(config: Any) -> str:
+    conf, iou, max_det = (_number(config, n) for n in ("conf_threshold", "iou_threshold", "max_det"))
     if config.end_to_end:
-        return f"NMS-free one-to-one head (top-{config.max_det}), confidence {config.conf_threshold}"
-    return f"NMS (IoU {config.iou_threshold}), confidence {config.conf_threshold}, at most {config.max_det} detections"
+        return f"NMS-free one-to-one head (top-{int(max_det)}), confidence {conf}"
+    return f"NMS (IoU {iou}), confidence {conf}, at most {int(max_det)} detections"
 
 
 # ---------------------------------------------------------------------------------------------------- metrics
@@ -244,12 +253,14 @@ def _hyperparameters(config: Any) -> list[tuple[str, str]]:
 
 
 def _provenance(config: Any) -> list[tuple[str, str]]:
+    """``(name, value)`` rows; each value is Markdown already escaped for a table cell."""
     rows = [
-        ("Source checkpoint", f"`{_public_path(config.source_file)}`" if config.source_file else None),
-        ("Source SHA-256", f"`{config.source_sha256}`" if config.source_sha256 else None),
-        ("Ultralytics version", config.ultralytics_version),
-        ("Training date", _iso_date(config.training_date)),
-        ("Converter", f"yolo-transformers {config.converter_version}" if config.converter_version else None),
+        ("Source checkpoint", code_span(_public_path(config.source_file)) if config.source_file else None),
+        ("Source SHA-256", code_span(config.source_sha256) if config.source_sha256 else None),
+        ("Ultralytics version", markdown_cell(config.ultralytics_version) if config.ultralytics_version else None),
+        ("Training date", markdown_cell(_iso_date(config.training_date)) if config.training_date else None),
+        ("Converter", markdown_cell(f"yolo-transformers {config.converter_version}")
+         if config.converter_version else None),
     ]
     return [(name, value) for name, value in rows if value]
 
@@ -287,7 +298,7 @@ def _context(config: Any, model: Any, repo_id: str, model_id: str, data: ModelCa
     stem = _model_stem(config)
     model_class, model_import = _model_import(config.task)
     architecture = config.architecture or {}
-    architecture_name = " ".join(x for x in (family, f"`{markdown_cell(stem)}`" if stem else None) if x)
+    architecture_name = " ".join(x for x in (family, code_span(stem) if stem else None) if x)
     return {
         "card_data": data.to_yaml(),
         "title": model_id,
@@ -304,7 +315,7 @@ def _context(config: Any, model: Any, repo_id: str, model_id: str, data: ModelCa
         "dtype": _dtype_name(model.dtype if model is not None else getattr(config, "dtype", None)),
         "head_mode": _head_mode(config) if config.task in ("detect", "obb", "segment", "pose") else None,
         "end_to_end": bool(config.end_to_end),
-        "conf_threshold": config.conf_threshold,
+        "conf_threshold": _number(config, "conf_threshold"),
         "converter_version": config.converter_version,
         "ultralytics_version": config.ultralytics_version,
         "source_sha256": config.source_sha256,

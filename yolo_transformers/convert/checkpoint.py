@@ -1,29 +1,27 @@
-"""Reading Ultralytics ``.pt`` checkpoints safely.
+"""Reading Ultralytics ``.pt`` checkpoints without running anything they say.
 
-A checkpoint is a pickle of whole modules: unpickling it unrestricted runs whatever it says. This module first
-lists every global the pickle references (without running it) and refuses any outside an allowlist of Ultralytics
-and torch classes and plain data; only then is it loaded with ``torch.load(weights_only=True)`` through
-Ultralytics' own restricted loader (which also maps legacy class paths of older releases).
+A checkpoint is a pickle of whole modules: unpickling it unrestricted runs whatever it says, and even torch's
+``weights_only`` mode calls the constructors of every class it allows. :mod:`.safe_unpickle` reads the pickle into
+inert records (no constructor or method of the pickled classes runs), and the network is rebuilt here from the
+checkpoint's validated architecture dict, then given the pickled weights and plain attributes.
 
-This is the only place in the library that unpickles anything, and only for local files the user names; files
-from the Hub are never unpickled.
+``trust_checkpoint=True`` (``--trust-checkpoint``) is the explicit opt-out: a full ``torch.load`` that runs the file's
+code. Files from the Hub are never unpickled.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import importlib
 import logging
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
 from ..network.architecture import TASKS
+from .pickle_objects import TensorRef
 from ..errors import CheckpointError, UnsafeCheckpointError, UnsupportedTaskError
 
 __all__ = ["UltralyticsCheckpoint", "load_checkpoint", "resolve_checkpoint_path", "scan_checkpoint_globals",
@@ -31,31 +29,18 @@ __all__ = ["UltralyticsCheckpoint", "load_checkpoint", "resolve_checkpoint_path"
 
 logger = logging.getLogger(__name__)
 
-# Globals that are plain data or Ultralytics' own aliases for renamed classes (see ultralytics.nn.tasks._SafeLoad).
-_ALLOWED_DATA_GLOBALS = frozenset(
-    {
-        "ultralytics.utils.IterableSimpleNamespace",
-        "ultralytics.yolo.utils.IterableSimpleNamespace",
-        "ultralytics.nn.modules.block.Silence",  # YOLOv9e, mapped to nn.Identity
-        "ultralytics.nn.tasks.YOLOv10DetectionModel",  # YOLOv10, mapped to DetectionModel
-        "ultralytics.utils.loss.v10DetectLoss",
-        "builtins.getattr",  # Ultralytics' restricted loader replaces it with an nn.Module-attribute-only getattr
-        "dill._dill._load_type",  # replaced by a loader that returns only builtin data types (set, tuple, ...)
-        "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib._local.PosixPath", "pathlib._local.WindowsPath",
-        "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-        "torchvision.transforms.transforms.Compose", "torchvision.transforms.transforms.Normalize",
-        "torchvision.transforms.transforms.Resize", "torchvision.transforms.transforms.CenterCrop",
-        "torchvision.transforms.transforms.ToTensor", "torchvision.transforms.functional.InterpolationMode",
-    }
-)
 # Module paths of Ultralytics releases before 8.0.44, for trusted (full) unpickling.
 _LEGACY_MODULES = {
     "ultralytics.yolo.utils": "ultralytics.utils",
     "ultralytics.yolo.v8": "ultralytics.models.yolo",
     "ultralytics.yolo.data": "ultralytics.data",
 }
-_MODULE_NAMESPACES = ("ultralytics.nn.modules", "ultralytics.nn.tasks", "torch.nn.modules")
-_CLASS_NAMESPACES = ("ultralytics.utils.loss", "ultralytics.utils.tal")
+# Ultralytics network classes -> task (YOLOv10DetectionModel is the name releases before 8.3 pickled).
+_NETWORK_TASKS = {
+    "DetectionModel": "detect", "YOLOv10DetectionModel": "detect", "SegmentationModel": "segment",
+    "SemanticSegmentationModel": "semantic", "DepthModel": "depth", "PoseModel": "pose", "OBBModel": "obb",
+    "ClassificationModel": "classify",
+}
 # Ultralytics network classes that are not one of the tasks we serve.
 _UNSUPPORTED_NETWORKS = {
     "RTDETRDetectionModel": "RT-DETR (transformer detector)",
@@ -72,26 +57,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _is_allowed_global(name: str) -> bool:
-    """Whether a ``module.Qualname`` global referenced by a checkpoint pickle is on the allowlist."""
-    if name in _ALLOWED_DATA_GLOBALS or _is_numpy_dtype_global(name):
-        return True
-    module_name, _, attribute = name.rpartition(".")
-    in_module_namespace = any(module_name == ns or module_name.startswith(ns + ".") for ns in _MODULE_NAMESPACES)
-    in_class_namespace = module_name in _CLASS_NAMESPACES
-    if not (in_module_namespace or in_class_namespace):
-        return False
-    try:
-        obj = getattr(importlib.import_module(module_name), attribute, None)
-    except ImportError:
-        return False
-    if not isinstance(obj, type):
-        return False
-    if in_class_namespace:
-        return obj.__module__ == module_name
-    return issubclass(obj, torch.nn.Module)
 
 
 def scan_checkpoint_globals(path: Path) -> list[str]:
@@ -140,84 +105,6 @@ def resolve_checkpoint_path(checkpoint: str | Path) -> Path:
             )
         return fetched
     raise CheckpointError(f"{checkpoint}: no such file. Check the path (e.g. runs/detect/train/weights/best.pt).")
-
-
-def _restricted_getattr(obj: Any, name: str) -> Any:
-    """``getattr`` for unpickling: only methods of nn.Module classes/instances and enum members (as Ultralytics pickles)."""
-    import enum
-
-    if name.startswith("_"):
-        raise UnsafeCheckpointError(f"checkpoint asked for private attribute {name!r} of {type(obj).__name__}; refused.")
-    if isinstance(obj, type) and issubclass(obj, (torch.nn.Module, enum.Enum)):
-        return getattr(obj, name)
-    if isinstance(obj, torch.nn.Module) and name in {"forward", "forward_fuse"}:
-        return getattr(type(obj), name).__get__(obj)
-    raise UnsafeCheckpointError(f"checkpoint asked for getattr({type(obj).__name__}, {name!r}); refused.")
-
-
-# Ultralytics 8.1-8.2 pickled with dill when it was installed; dill names builtin types through ``_load_type``.
-_DILL_BUILTIN_TYPES = {t.__name__: t for t in (set, frozenset, list, dict, tuple, bool, int, float, complex, str, bytes,
-                                               type(None), slice, range)}
-
-
-def _restricted_dill_load_type(name: str) -> type:
-    """dill's ``_load_type`` limited to plain builtin data types."""
-    if name not in _DILL_BUILTIN_TYPES:
-        raise UnsafeCheckpointError(f"checkpoint asked dill for type {name!r}; only plain data types are allowed.")
-    return _DILL_BUILTIN_TYPES[name]
-
-
-def _resolve_allowed(name: str) -> Any:
-    """The object an allowlisted global name stands for (legacy names map to their current classes)."""
-    import pathlib
-
-    import numpy as np
-
-    aliases: dict[str, Any] = {
-        "builtins.getattr": _restricted_getattr,
-        "dill._dill._load_type": _restricted_dill_load_type,
-        "ultralytics.nn.modules.block.Silence": torch.nn.Identity,
-        "numpy.core.multiarray.scalar": np.float64(0).__reduce__()[0],
-        "numpy._core.multiarray.scalar": np.float64(0).__reduce__()[0],
-        "numpy.dtype": np.dtype,
-    }
-    if name in aliases:
-        return aliases[name]
-    if name.startswith("pathlib."):
-        return pathlib.WindowsPath if os.name == "nt" else pathlib.PosixPath
-    if name == "ultralytics.nn.tasks.YOLOv10DetectionModel":
-        from ultralytics.nn.tasks import DetectionModel
-
-        return DetectionModel
-    if name == "ultralytics.utils.loss.v10DetectLoss":
-        from ultralytics.utils.loss import E2EDetectLoss
-
-        return E2EDetectLoss
-    if name == "ultralytics.yolo.utils.IterableSimpleNamespace":
-        name = "ultralytics.utils.IterableSimpleNamespace"
-    module_name, _, attribute = name.rpartition(".")
-    return getattr(importlib.import_module(module_name), attribute)
-
-
-def _torch_load(path: Path, allowed: list[str] | None) -> Any:
-    """``torch.load`` with ``weights_only=True`` and exactly the allowlisted globals (all of them when trusted)."""
-    if allowed is None:
-        from ultralytics.nn.tasks import temporary_modules
-
-        with temporary_modules(modules=_LEGACY_MODULES):
-            return torch.load(str(path), map_location="cpu", weights_only=False)
-    import numpy as np
-
-    safe = [(_resolve_allowed(name), name) for name in allowed]
-    safe.append(type(np.dtype(np.float64)))  # built dynamically: not listed by the global scan
-    if "dill._dill._load_type" in allowed:  # the types it returns are then called to rebuild plain data
-        safe.extend(_DILL_BUILTIN_TYPES.values())
-    with torch.serialization.safe_globals(safe):
-        return torch.load(str(path), map_location="cpu", weights_only=True)
-
-
-def _is_numpy_dtype_global(name: str) -> bool:
-    return name.startswith("numpy.dtypes.") and name.rpartition(".")[2].endswith("DType")
 
 
 @dataclass
@@ -274,39 +161,116 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _network_from(ckpt: Any, path: Path) -> torch.nn.Module:
-    """Pick the unfused EMA network (else ``model``) from a loaded checkpoint dict."""
+def _trusted_network(ckpt: Any, path: Path) -> torch.nn.Module:
+    """Pick the unfused EMA network (else ``model``) from a fully unpickled checkpoint dict."""
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path} holds a {type(ckpt).__name__}, not an Ultralytics checkpoint dict.")
     network = ckpt.get("ema") or ckpt.get("model")
-    if network is None:
-        keys = ", ".join(sorted(map(str, ckpt))[:8])
-        raise CheckpointError(
-            f"{path} is a PyTorch file but not an Ultralytics checkpoint: it has no 'model' or 'ema' entry "
-            f"(keys: {keys}). Pass a best.pt/last.pt written by Ultralytics training or YOLO.save()."
-        )
     if not isinstance(network, torch.nn.Module) or not hasattr(network, "yaml"):
-        raise CheckpointError(
-            f"{path}: its 'model' entry is a {type(network).__name__}, not an Ultralytics model with a yaml "
-            "architecture. Only Ultralytics YOLO checkpoints can be converted."
-        )
+        raise CheckpointError(_not_a_model(ckpt, network, path))
     return network
 
 
-def _task_of(network: torch.nn.Module, path: Path) -> str:
-    """The Ultralytics task of a network, refusing the families we do not serve."""
-    class_name = type(network).__name__
+def _not_a_model(ckpt: dict, network: Any, path: Path) -> str:
+    if network is None:
+        keys = ", ".join(sorted(map(str, ckpt))[:8])
+        return (f"{path} is a PyTorch file but not an Ultralytics checkpoint: it has no 'model' or 'ema' entry "
+                f"(keys: {keys}). Pass a best.pt/last.pt written by Ultralytics training or YOLO.save().")
+    kind = getattr(network, "class_path", type(network).__name__)
+    return (f"{path}: its 'model' entry is a {kind}, not an Ultralytics model with a yaml architecture. Only "
+            "Ultralytics YOLO checkpoints can be converted.")
+
+
+def _task_for_class(class_name: str, path: Path) -> str:
+    """The Ultralytics task of a network class, refusing the families we do not serve."""
     if class_name in _UNSUPPORTED_NETWORKS:
         raise UnsupportedTaskError(
             f"{path} is a {_UNSUPPORTED_NETWORKS[class_name]} checkpoint ({class_name}); yolo_transformers serves "
             f"the YOLO tasks {', '.join(TASKS)}."
         )
-    from ultralytics.nn.tasks import guess_model_task
+    if class_name not in _NETWORK_TASKS:
+        raise UnsupportedTaskError(f"{path}: {class_name} is not a YOLO network; supported tasks: {', '.join(TASKS)}.")
+    return _NETWORK_TASKS[class_name]
 
-    task = getattr(network, "task", None) or guess_model_task(network)
-    if task not in TASKS:
-        raise UnsupportedTaskError(f"{path}: task {task!r} is not supported; supported tasks: {', '.join(TASKS)}.")
-    return task
+
+def _load_trusted(path: Path, keep_dtype: bool) -> tuple[dict, torch.nn.Module, dict[str, Any]]:
+    """Full unpickling (``--trust-checkpoint``): the file's own objects, code included."""
+    from ultralytics.nn.tasks import temporary_modules
+
+    logger.warning("--trust-checkpoint: unpickling %s without restrictions; it can run arbitrary code.", path)
+    try:
+        with temporary_modules(modules=_LEGACY_MODULES):
+            ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+    except Exception as error:  # truncated archive, bad pickle, missing legacy module, ...
+        raise CheckpointError(
+            f"{path} could not be loaded as an Ultralytics checkpoint ({type(error).__name__}: {error})."
+        ) from None
+    network = _trusted_network(ckpt, path)
+    task = _task_for_class(type(network).__name__, path)
+    if _is_fused(network):
+        raise CheckpointError(_FUSED_MESSAGE.format(path=path))
+    source_dtype = next(network.parameters()).dtype
+    network = (network if keep_dtype else network.float()).eval()
+    meta = {"task": task, "source_dtype": source_dtype, "architecture": _plain(network.yaml),
+            "names": dict(getattr(network, "names", {}) or {}), "args": getattr(network, "args", None)}
+    return {k: _plain(v) for k, v in ckpt.items() if k in _METADATA_KEYS}, network, meta
+
+
+_METADATA_KEYS = ("train_args", "train_metrics", "train_results", "date", "version")
+_FUSED_MESSAGE = ("{path} holds a fused (inference-only) model; convert the training checkpoint best.pt/last.pt "
+                  "instead.")
+
+
+def _load_safe(path: Path, keep_dtype: bool) -> tuple[dict, torch.nn.Module, dict[str, Any]]:
+    """Read the archive into inert records and rebuild the network from its validated yaml (nothing of it runs)."""
+    from .records import check_same_structure, module_tree, plain_data, restore_attributes
+    from .pickle_objects import Record
+    from .safe_unpickle import read_archive
+    from ..errors import ConfigError, UnsafeConfigError
+    from ..network.architecture import build_network
+
+    ckpt = read_archive(path)
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path} holds a {type(ckpt).__name__}, not an Ultralytics checkpoint dict.")
+    record = ckpt.get("ema") or ckpt.get("model")
+    if not isinstance(record, Record) or not record.is_module or not isinstance(record.state, dict) \
+            or "yaml" not in record.state:
+        raise CheckpointError(_not_a_model(ckpt, record, path))
+    task = _task_for_class(record.class_path.rpartition(".")[2], path)
+    tree = module_tree(record, path)
+    if any(cls == "Conv" and f"{name}.bn" not in tree.classes for name, cls in tree.classes.items()):
+        raise CheckpointError(_FUSED_MESSAGE.format(path=path))
+    state = record.state
+    architecture = plain_data(state["yaml"], path)
+    stride = plain_data(state.get("stride"), path) if not isinstance(state.get("stride"), TensorRef) \
+        else state["stride"].tensor.flatten().tolist()
+    stride = stride if isinstance(stride, list) else [float(stride or 32.0)]
+    try:
+        channels = int(architecture.get("channels", architecture.get("ch", 3))) if isinstance(architecture, dict) else 3
+        network = build_network(architecture, task, stride, channels)
+    except UnsafeConfigError as error:
+        raise UnsafeCheckpointError(f"{path}: its architecture is refused: {error} Nothing was run.") from None
+    except (ConfigError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: its architecture cannot be built: {error}") from None
+    check_same_structure(network, tree, path)
+    floating = [t.dtype for t in tree.state_dict.values() if t.is_floating_point()]
+    source_dtype = floating[0] if floating else torch.float32
+    if keep_dtype:
+        network = network.to(source_dtype)
+    try:
+        network.load_state_dict(tree.state_dict, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: its weights do not fit its own architecture ({str(error)[:300]}).") from None
+    restore_attributes(network, tree)
+    network.eval()
+    names = plain_data(state.get("names"), path)
+    args = plain_data(state.get("args"), path)
+    kpt_names = plain_data(state.get("kpt_names"), path)
+    if isinstance(kpt_names, dict):
+        network.kpt_names = kpt_names
+    meta = {"task": task, "source_dtype": source_dtype, "architecture": architecture,
+            "names": names if isinstance(names, dict) else dict(enumerate(names or [])), "args": args}
+    return {k: plain_data(ckpt.get(k), path) for k in _METADATA_KEYS}, network, meta
 
 
 def _is_fused(network: torch.nn.Module) -> bool:
@@ -319,63 +283,42 @@ def _is_fused(network: torch.nn.Module) -> bool:
 def load_checkpoint(checkpoint: str | Path, *, trust_checkpoint: bool = False, keep_dtype: bool = False) -> UltralyticsCheckpoint:
     """Load an Ultralytics checkpoint without running code from it.
 
+    The pickle is read by :mod:`.safe_unpickle` into inert records; the network is rebuilt from its validated
+    architecture and given the pickled weights and plain attributes.
+
     Args:
         checkpoint: Path of a ``.pt`` file, or an official name such as ``yolo11n.pt``.
-        trust_checkpoint: Skip the allowlist and unpickle fully (for checkpoints with custom modules you trust).
+        trust_checkpoint: Unpickle fully with the file's own code (custom modules you trust); logs a warning.
         keep_dtype: Keep fp16/bf16 weights instead of casting to float32.
 
     Raises:
-        CheckpointError: Missing file, not a checkpoint, not an Ultralytics model, or a fused model.
-        UnsafeCheckpointError: The pickle references a global outside the allowlist (nothing was run).
+        CheckpointError: Missing file, not a checkpoint, not an Ultralytics model, a fused model, or a resource bomb.
+        UnsafeCheckpointError: The pickle names or calls code outside the allowed behaviour (nothing was run).
         UnsupportedTaskError: An RT-DETR, YOLO-World or YOLOE checkpoint.
     """
     path = resolve_checkpoint_path(checkpoint)
-    if trust_checkpoint:
-        logger.warning("--trust-checkpoint: unpickling %s without an allowlist; it can run arbitrary code.", path)
-        allowed: list[str] | None = None
-    else:
-        names = scan_checkpoint_globals(path)
-        refused = sorted(name for name in names if not _is_allowed_global(name))
-        if refused:
-            raise UnsafeCheckpointError(
-                f"{path} references code outside the Ultralytics/torch allowlist: {', '.join(refused)}. Nothing was "
-                "run. If you trust this file (e.g. custom modules you wrote), pass --trust-checkpoint."
-            )
-        allowed = names
-    try:
-        ckpt = _torch_load(path, allowed)
-    except (UnsafeCheckpointError, CheckpointError):
-        raise
-    except Exception as error:  # truncated archive, bad pickle, missing legacy module, ...
-        raise CheckpointError(
-            f"{path} could not be loaded as an Ultralytics checkpoint ({type(error).__name__}: {error})."
-        ) from None
-    network = _network_from(ckpt, path)
-    task = _task_of(network, path)
-    if _is_fused(network):
-        raise CheckpointError(
-            f"{path} holds a fused (inference-only) model; convert the training checkpoint best.pt/last.pt instead."
-        )
-    source_dtype = next(network.parameters()).dtype
-    network = (network if keep_dtype else network.float()).eval()
-    train_args = _plain(ckpt.get("train_args") or getattr(network, "args", None) or {})
-    names = {int(k): str(v) for k, v in dict(getattr(network, "names", {}) or {}).items()}
-    architecture = _plain(network.yaml)
+    loader = _load_trusted if trust_checkpoint else _load_safe
+    metadata, network, meta = loader(path, keep_dtype)
+    train_args = metadata.get("train_args") or _plain(meta["args"]) or {}
+    train_args = train_args if isinstance(train_args, dict) else {}
+    architecture = meta["architecture"]
+    names = {int(k): str(v) for k, v in meta["names"].items() if str(k).isdigit()}
     if not names:
         names = {i: str(i) for i in range(int(architecture.get("nc", 0)))}
+    network.names, network.task, network.args = dict(names), meta["task"], dict(train_args)
     return UltralyticsCheckpoint(
         path=path,
         sha256=file_sha256(path),
         network=network,
-        task=task,
+        task=meta["task"],
         names=names,
         architecture=architecture,
         stride=[float(s) for s in torch.as_tensor(network.stride).flatten().tolist()],
-        image_size=_plain(train_args.get("imgsz", 640)) if isinstance(train_args, dict) else 640,
-        train_args=train_args if isinstance(train_args, dict) else {},
-        metrics=_plain(ckpt.get("train_metrics") or {}),
-        train_results=_plain(ckpt.get("train_results") or {}),
-        date=ckpt.get("date") if isinstance(ckpt.get("date"), str) else None,
-        version=ckpt.get("version") if isinstance(ckpt.get("version"), str) else None,
-        source_dtype=source_dtype,
+        image_size=train_args.get("imgsz", 640),
+        train_args=train_args,
+        metrics=metadata.get("train_metrics") or {},
+        train_results=metadata.get("train_results") or {},
+        date=metadata.get("date") if isinstance(metadata.get("date"), str) else None,
+        version=metadata.get("version") if isinstance(metadata.get("version"), str) else None,
+        source_dtype=meta["source_dtype"],
     )

@@ -24,6 +24,7 @@ Ultralytics' side of both checks is computed in :mod:`.reference`. Detection kee
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -31,6 +32,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from ..compat import preserved_process_state
 from ..errors import ParityError
 from ..tasks import TASK_SPECS
 from ..processing.result_comparison import TOLERANCES, TaskImageParity, compare_task_results
@@ -49,6 +51,18 @@ __all__ = ["ImageParity", "ParityReport", "TaskImageParity", "TaskParityReport",
            "verify_task_conversion", "compare_task_results", "our_task_results"]
 
 logger = logging.getLogger(__name__)
+
+
+def _preserving_process_state(function: Callable) -> Callable:
+    """Run ``function`` inside :func:`~yolo_transformers.compat.preserved_process_state` (Ultralytics' predictor and
+    loader change torch's safe globals, thread count and the environment for the whole process)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with preserved_process_state():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def _raw_difference(reference: list[torch.Tensor], ours: list[torch.Tensor], relative: bool) -> float:
@@ -115,6 +129,7 @@ def _raw_inputs(model: Any, processor: Any, images: list[np.ndarray]) -> list[to
     return inputs
 
 
+@_preserving_process_state
 def verify_conversion(
     checkpoint,
     model,
@@ -137,7 +152,7 @@ def verify_conversion(
         raw_tolerance: Largest allowed absolute difference of raw head outputs.
         box_tolerance: Largest allowed box coordinate difference in pixels.
         score_tolerance: Largest allowed score difference.
-        trust_checkpoint: Load the reference without Ultralytics' restricted loader.
+        trust_checkpoint: Predict with ``YOLO(checkpoint.path)`` (the file's own code) instead of the rebuilt network.
         raise_on_failure: Raise :class:`ParityError` if a check fails.
 
     Returns:
@@ -178,6 +193,7 @@ def verify_conversion(
     return report
 
 
+@_preserving_process_state
 def verify_task_conversion(
     checkpoint: Any,
     model: Any,
@@ -200,7 +216,7 @@ def verify_task_conversion(
         images: Real images for the post-processed check; defaults to Ultralytics' ``bus.jpg`` and ``zidane.jpg``.
         raw_tolerance: Largest allowed raw difference (absolute; relative for depth).
         tolerances: Overrides of :data:`TOLERANCES`.
-        trust_checkpoint: Load the reference without Ultralytics' restricted loader.
+        trust_checkpoint: Predict with ``YOLO(checkpoint.path)`` (the file's own code) instead of the rebuilt network.
         raise_on_failure: Raise :class:`ParityError` if a check fails.
         predict_conf: Confidence threshold for both sides (default: the model's ``conf_threshold``, which is
             Ultralytics' default too).

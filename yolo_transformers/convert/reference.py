@@ -1,7 +1,7 @@
 """The reference side of the parity check: what Ultralytics itself computes for a checkpoint.
 
 Everything here runs Ultralytics' own code: its network on fixed inputs (raw head tensors) and ``YOLO(checkpoint)``'s
-predictor on real images, loaded through Ultralytics' restricted loader. :mod:`.parity` compares our model with it.
+predictor on real images, around the network that :mod:`.checkpoint` rebuilt (the file is not unpickled again). :mod:`.parity` compares our model with it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from ..compat import keep_torch_threads, one_to_one_inference, ultralytics_safe_loading
+from ..compat import keep_torch_threads, one_to_one_inference, yolo_for_network
 from ..processing.result_comparison import default_verification_images, read_image_bgr
 from ..tasks import TASK_SPECS
 
@@ -27,28 +27,18 @@ logger = logging.getLogger(__name__)
 
 
 def load_reference_yolo(checkpoint, trust: bool):
-    """``YOLO(checkpoint.path)`` through Ultralytics' restricted loader.
+    """The ``ultralytics.YOLO`` the parity check predicts with; call it inside ``preserved_process_state()``.
 
-    Ultralytics' restricted loader refuses some checkpoints of its own older releases (8.1-8.2 pickled with dill);
-    those are re-saved from the network we already loaded safely, in the current format, and loaded from there.
+    Untrusted (default): a ``YOLO`` around a copy of the network that :mod:`.checkpoint` rebuilt from the validated
+    architecture with the pickled weights and plain attributes; the file itself is not read again. Trusted
+    (``--trust-checkpoint``): ``YOLO(checkpoint.path)``, Ultralytics' own full unpickling of the file.
     """
-    from ultralytics import YOLO
-
     if trust:
+        from ultralytics import YOLO
+
         with _ultralytics_loadable(checkpoint.path) as loadable:
             return YOLO(str(loadable))
-    try:
-        with ultralytics_safe_loading(), _ultralytics_loadable(checkpoint.path) as loadable:
-            return YOLO(str(loadable))
-    except TypeError as error:
-        logger.info("Ultralytics' restricted loader refused %s (%s); re-saving it for the reference run",
-                    checkpoint.path.name, error)
-    with tempfile.TemporaryDirectory() as folder:
-        resaved = Path(folder) / "reference.pt"
-        torch.save({"model": copy.deepcopy(checkpoint.network), "train_args": checkpoint.train_args,
-                    "date": checkpoint.date, "version": checkpoint.version}, resaved)
-        with ultralytics_safe_loading():
-            return YOLO(str(resaved))
+    return yolo_for_network(copy.deepcopy(checkpoint.network).float().eval(), checkpoint.train_args, checkpoint.task)
 
 
 def ultralytics_detections(yolo, image_bgr: np.ndarray, end_to_end: bool) -> dict:

@@ -24,6 +24,7 @@ import copy
 import json
 import logging
 import os
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -31,12 +32,14 @@ from typing import Any
 
 import torch
 
-from ..errors import CheckpointError, WeightsError
+from ..errors import CheckpointError, ConfigError, WeightsError
+from ..network.architecture import TASKS
 
 __all__ = ["save_ultralytics_checkpoint", "ultralytics_checkpoint_dict", "DEFAULT_FILENAME"]
 
 logger = logging.getLogger(__name__)
 
+_MAX_IMAGE_SIZE = 8192
 #: Default file name: neutral, so Ultralytics never renames it (``yolov5n.pt`` would be looked up as ``yolov5nu.pt``).
 DEFAULT_FILENAME = "model.pt"
 
@@ -62,21 +65,36 @@ def _image_size_arg(image_size: int | list[int]) -> int | list[int]:
 
 
 def _train_args(config: Any) -> dict[str, Any]:
-    """Training args for the checkpoint: the recorded ones, else a minimal set; ``imgsz`` and ``task`` from the config.
+    """The training args Ultralytics needs to load and predict, checked: ``imgsz``, ``task``, ``single_cls``.
 
-    ``YOLO(path)`` keeps ``imgsz`` from these args as its predict default, so it must be the size the HF processor
-    letterboxes to, or the two would not predict the same.
+    ``YOLO(path)`` keeps only ``imgsz``, ``data``, ``task`` and ``single_cls`` from a checkpoint's args
+    (``Model._reset_ckpt_args``); ``data`` is never written: a dataset URL or path from a Hub repo's config would be
+    downloaded, unpacked, and its ``download:`` script run by ``YOLO(path).val()``. ``imgsz`` is the size the HF
+    processor letterboxes to (``config.image_size``), so both predict the same.
+
+    Raises:
+        ConfigError: ``config.image_size`` or ``config.task`` is not a valid value.
     """
-    args = dict(_plain_data(config.train_args) or {})
     image_size = _image_size_arg(config.image_size)
-    if args.get("imgsz") not in (None, image_size):
-        logger.info("train_args.imgsz=%s differs from config.image_size=%s; using the config's", args["imgsz"],
-                    image_size)
-    args["imgsz"] = image_size
-    args["task"] = config.task
-    architecture = config.architecture or {}
-    args.setdefault("model", architecture.get("yaml_file"))
+    sizes = image_size if isinstance(image_size, list) else [image_size]
+    if not all(isinstance(v, int) and 32 <= v <= _MAX_IMAGE_SIZE for v in sizes):
+        raise ConfigError(f"config.image_size={config.image_size!r} must be 32 to {_MAX_IMAGE_SIZE} pixels.")
+    if config.task not in TASKS:
+        raise ConfigError(f"config.task={config.task!r} is not one of {', '.join(TASKS)}.")
+    args: dict[str, Any] = {"imgsz": image_size, "task": config.task}
+    recorded = config.train_args if isinstance(config.train_args, dict) else {}
+    if isinstance(recorded.get("single_cls"), bool):
+        args["single_cls"] = recorded["single_cls"]
     return args
+
+
+def _safe_yaml(architecture: dict) -> dict:
+    """The architecture for the pickle, without ``yaml_file`` unless it is a bare file name (never a path or URL)."""
+    architecture = dict(_plain_data(architecture))
+    name = architecture.get("yaml_file")
+    if name is not None and not (isinstance(name, str) and re.fullmatch(r"[\w-]+(\.[\w-]+)*\.ya?ml", name)):
+        architecture.pop("yaml_file")
+    return architecture
 
 
 def _plain_float_network(model: torch.nn.Module) -> torch.nn.Module:
@@ -106,7 +124,7 @@ def _prepare_network(model: torch.nn.Module, half: bool) -> torch.nn.Module:
     network.nc = len(network.names)
     network.args = _train_args(config)
     network.task = config.task
-    network.yaml = _plain_data(network.yaml)
+    network.yaml = _safe_yaml(network.yaml)
     network.stride = torch.tensor([float(s) for s in config.stride], dtype=torch.float32)
     head = network.model[-1]
     for name in _PINNED_HEAD_ATTRIBUTES:

@@ -28,6 +28,7 @@ from ..errors import DatasetFormatError
 from .features import OBJECT_EXTRA_FIELD
 from .objects import object_to_row
 from .image_header import read_image_header
+from .export_checks import checked_yaml_fields, class_folder, file_name, inside, split_folder
 from .metadata import YoloMetadata, read_metadata
 
 __all__ = ["to_yolo_folder"]
@@ -57,19 +58,22 @@ def to_yolo_folder(
     """
     splits = dataset if isinstance(dataset, datasets.DatasetDict) else datasets.DatasetDict({"train": dataset})
     meta = read_metadata(splits)
+    fields = checked_yaml_fields(meta)  # everything below is checked before anything is created
+    folders: dict[str, str] = {}
+    for name in splits:
+        folder = split_folder(_SPLIT_FOLDERS.get(name, name))
+        if folder in folders.values():
+            raise DatasetFormatError(f"splits {list(splits)} map twice to folder '{folder}'. Fix: rename one.")
+        folders[name] = folder
     out = Path(out_dir).expanduser().resolve()
     _check_target(out, overwrite)
     tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir(parents=True)
     try:
-        folders = {}
         for name, split in splits.items():
-            folder = _SPLIT_FOLDERS.get(name, name)
-            if folder in folders.values():
-                raise DatasetFormatError(f"splits {list(splits)} map twice to folder '{folder}'. Fix: rename one.")
-            folders[name] = folder
-            _write_split(split, tmp, folder, meta)
-        (tmp / "data.yaml").write_text(yaml.safe_dump(_data_yaml(meta, folders), sort_keys=False), encoding="utf-8")
+            _write_split(split, tmp, folders[name], meta)
+        data_yaml = _data_yaml(meta.task, folders, fields)
+        (tmp / "data.yaml").write_text(yaml.safe_dump(data_yaml, sort_keys=False), encoding="utf-8")
         _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -108,29 +112,16 @@ def _swap_in(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def _data_yaml(meta: YoloMetadata, folders: dict[str, str]) -> dict[str, Any]:
-    """The YAML content: relative split folders (no ``path:``, so Ultralytics uses the YAML's folder)."""
-    prefix = "" if meta.task == "classify" else "images/"
+def _data_yaml(task: str, folders: dict[str, str], fields: dict[str, Any]) -> dict[str, Any]:
+    """The YAML content: relative split folders (no ``path:``, so Ultralytics uses the YAML's folder) and the
+    checked :func:`~.export_checks.checked_yaml_fields`; nothing else (no ``download:``)."""
+    prefix = "" if task == "classify" else "images/"
     data: dict[str, Any] = {folder: f"{prefix}{folder}" for folder in folders.values()}
     if "val" not in data and "train" in data:
         logger.warning("no validation split: data.yaml 'val' points at the train images")
         data["val"] = data["train"]
     ordered = {k: data.pop(k) for k in ("train", "val", "test") if k in data}
-    out: dict[str, Any] = {**ordered, **data, "names": dict(enumerate(meta.names)), "task": meta.task}
-    if meta.task == "pose":
-        out["kpt_shape"] = list(meta.kpt_shape or [])
-        if meta.flip_idx:
-            out["flip_idx"] = list(meta.flip_idx)
-    for key, value in (meta.extra or {}).items():
-        out.setdefault(key, _int_keys(value))
-    return out
-
-
-def _int_keys(value: Any) -> Any:
-    """``{"0": x}`` → ``{0: x}``: JSON turned the class-id keys of YAML dicts (``kpt_names``) into strings."""
-    if isinstance(value, dict) and value and all(isinstance(k, str) and k.isdigit() for k in value):
-        return {int(k): v for k, v in value.items()}
-    return value
+    return {**ordered, **data, **fields}
 
 
 def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMetadata) -> None:
@@ -142,16 +133,20 @@ def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMet
         images = batch.column("image").combine_chunks()
         blobs, paths = images.field("bytes").to_pylist(), images.field("path").to_pylist()
         for row, data, path in zip(rows, blobs, paths):
-            data = data if data is not None else _read_path(path)
+            if data is None:
+                raise DatasetFormatError(
+                    f"image {row.get('file_name') or path!r} in split {folder!r} has no bytes, only a path; images are "
+                    "exported from their bytes only (a path would copy a local file). Fix: embed the image bytes."
+                )
             name = _file_name(row, path, data)
             if name in seen:
                 raise DatasetFormatError(f"two images named {name!r} in one split. Fix: make file_name unique.")
             seen.add(name)
             if meta.task == "classify":
-                target = root / folder / _class_folder(meta.names[row["label"]]) / name
+                target = inside(root, root / folder / class_folder(meta.names[row["label"]]) / name)
             else:
-                target = root / "images" / folder / name
-                label = root / "labels" / folder / (name.rsplit(".", 1)[0] + ".txt")
+                target = inside(root, root / "images" / folder / name)
+                label = inside(root, root / "labels" / folder / (name.rsplit(".", 1)[0] + ".txt"))
                 lines, n_clipped = _label_lines(row, meta, data)
                 clipped += n_clipped
                 label.parent.mkdir(parents=True, exist_ok=True)
@@ -162,31 +157,13 @@ def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMet
         logger.warning("%s: %d label value(s) outside [0, 1] were clipped", folder, clipped)
 
 
-def _class_folder(name: str) -> str:
-    """A class name usable as a folder name (classification layout), or an error."""
-    if not name or name in {".", ".."} or "/" in name or "\\" in name:
-        raise DatasetFormatError(f"class name {name!r} cannot be a folder name. Fix: rename the class.")
-    return name
-
-
-def _read_path(path: str | None) -> bytes:
-    """Bytes of an image stored by path only."""
-    if not path or not os.path.isfile(path):
-        raise DatasetFormatError(f"image has neither bytes nor a readable path ({path!r}). Fix: embed the bytes.")
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
 def _file_name(row: dict[str, Any], path: str | None, data: bytes) -> str:
     """Safe relative file name: ``file_name`` column, else the stored path's base name, else ``<image_id>.<ext>``."""
-    name = row.get("file_name") or (os.path.basename(path) if path else None)
+    name = row.get("file_name") or (os.path.basename(str(path).replace("\\", "/")) if path else None)
     if not name:
         fmt = read_image_header(data, f"image_id {row.get('image_id')}", verify=False).format
         name = f"{int(row.get('image_id') or 0):012d}.{ {'jpeg': 'jpg', 'mpo': 'jpg'}.get(fmt, fmt) }"
-    parts = Path(name.replace("\\", "/")).parts
-    if not parts or Path(name).is_absolute() or ".." in parts:
-        raise DatasetFormatError(f"unsafe file_name {name!r}. Fix: use a relative path without '..'.")
-    return "/".join(parts)
+    return file_name(name.replace("\\", "/") if isinstance(name, str) else name)
 
 
 def _label_lines(row: dict[str, Any], meta: YoloMetadata, data: bytes) -> tuple[list[str], int]:

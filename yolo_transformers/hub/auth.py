@@ -80,9 +80,28 @@ def resolve_token(token: str | None = None) -> str | None:
 
 
 def _resolve(token: str | None) -> ResolvedToken | None:
-    if token:
-        return ResolvedToken(token.strip(), "--token")
-    return _stored_or_env_token()
+    resolved = ResolvedToken(token.strip(), "--token") if token else _stored_or_env_token()
+    if resolved is not None:
+        _check_characters(resolved)
+    return resolved
+
+
+def _check_characters(token: ResolvedToken) -> None:
+    """Refuse a token with whitespace or control characters inside (a paste that caught a space or line break).
+
+    Such a token cannot be valid, and HTTP layers echo it, escaped, in their errors. Surrounding whitespace is
+    stripped first, as ``huggingface_hub`` does. The message never contains the token.
+
+    Raises:
+        AuthenticationError: The token contains whitespace, a control character or a non-ASCII character.
+    """
+    for position, character in enumerate(token.value):
+        if character.isspace() or not character.isprintable() or not character.isascii():
+            raise AuthenticationError(
+                f"the token from {token.source} contains whitespace, a control or a non-ASCII character (at position "
+                f"{position} of {len(token.value)}); Hub tokens never do. Copy it again from the Hub's token page "
+                "without spaces or line breaks."
+            )
 
 
 def require_token(token: str | None, *, action: str = "push") -> ResolvedToken:

@@ -51,6 +51,7 @@ from .errors import hub_error, hub_errors, redact
 from ..cards.dataset_card import generate_dataset_card, is_generated_card, merge_card_metadata
 from ..data.from_yolo import load_yolo_dataset
 from ..data.to_yolo import to_yolo_folder
+from ..compat import no_download_counts
 from ..data.metadata import read_metadata
 from ..data.report import ConversionReport
 from ..data.samples import SAMPLES_FILENAME, save_samples_grid
@@ -295,7 +296,8 @@ def _load(repo_id: str, revision: str | None, token: str | None) -> datasets.Dat
     try:
         if not offline:
             revision = str(hub_client(token).dataset_info(repo_id, revision=revision).sha)
-        builder = datasets.load_dataset_builder(repo_id, revision=revision, token=token)
+        with no_download_counts():  # datasets would otherwise ping a third-party S3 bucket with the repo name
+            builder = datasets.load_dataset_builder(repo_id, revision=revision, token=token)
         allowed = SAFE_BUILDERS | ({"cache"} if offline else set())
         if builder.name not in allowed:
             raise HubError(

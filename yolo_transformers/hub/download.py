@@ -8,7 +8,10 @@ through the Hugging Face cache, so ``HF_HUB_OFFLINE=1`` serves a repo pulled bef
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
+import uuid
 from pathlib import Path
 from typing import Literal
 
@@ -76,16 +79,43 @@ def download_model(
 def _checkpoint_name(repo_id: str) -> str:
     """``<repo name>.pt``; YOLOv3/v5-style names get ``-hf`` so Ultralytics does not swap in its ``...u.pt``."""
     name = repo_id.split("/")[-1]
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", name):  # it becomes a file name inside local_dir
+        raise HubError(f"repository name {name!r} cannot be a file name; use a Hub id like 'owner/name'.")
     return f"{name}-hf.pt" if re.match(r"yolov[35]", name, re.IGNORECASE) else f"{name}.pt"
 
 
 def _snapshot(repo_id: str, revision: str | None, local_dir: str | Path | None, token: str | None) -> Path:
-    """``snapshot_download`` of :data:`MODEL_FILES`; checks that config and weights came."""
+    """``snapshot_download`` of :data:`MODEL_FILES`; checks that config and weights came.
+
+    With ``local_dir``, the files land in a temporary sibling folder first and are moved in only once checked, so a
+    refused repo leaves nothing in ``local_dir``.
+    """
+    if local_dir is None:
+        return _checked_snapshot(_download(repo_id, revision, None, token), repo_id, revision)
+    target = Path(local_dir)
+    staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.download"
+    try:
+        _checked_snapshot(_download(repo_id, revision, staging, token), repo_id, revision)
+        target.mkdir(parents=True, exist_ok=True)
+        for entry in staging.iterdir():
+            destination = target / entry.name
+            if destination.is_dir() and entry.is_dir():
+                shutil.copytree(entry, destination, dirs_exist_ok=True)
+            else:
+                os.replace(entry, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _download(repo_id: str, revision: str | None, local_dir: Path | None, token: str | None) -> Path:
     with hub_errors(action="download", repo_id=repo_id, revision=revision, token=token):
-        path = hub_client(token).snapshot_download(
+        return Path(hub_client(token).snapshot_download(
             repo_id, revision=revision, local_dir=local_dir, allow_patterns=list(MODEL_FILES)
-        )
-    folder = Path(path)
+        ))
+
+
+def _checked_snapshot(folder: Path, repo_id: str, revision: str | None) -> Path:
     where = f"{repo_id}@{revision}" if revision else repo_id
     if not (folder / "config.json").is_file():
         raise HubError(

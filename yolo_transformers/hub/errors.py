@@ -7,16 +7,27 @@ from typing import Iterator
 
 from ..errors import AuthenticationError, HubConflictError, HubError, YoloTransformersError
 
-__all__ = ["hub_error", "hub_errors", "http_status", "redact"]
+__all__ = ["hub_error", "hub_errors", "http_status", "redact", "token_forms"]
 
 _REDACTED = "hf_***"
 
 
+def token_forms(token: str) -> list[str]:
+    """The forms a token takes in messages: raw, ``repr``-escaped, JSON-escaped, URL-encoded; longest first."""
+    import json
+    from urllib.parse import quote
+
+    forms = {token, repr(token)[1:-1], json.dumps(token)[1:-1], quote(token, safe=""), quote(token),
+             quote(token, safe="").replace("%20", "+")}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
 def redact(text: str, *tokens: str | None) -> str:
-    """``text`` with every given token replaced by ``hf_***``."""
+    """``text`` with every given token, in each of its :func:`token_forms`, replaced by ``hf_***``."""
     for token in tokens:
-        if token:
-            text = text.replace(token, _REDACTED)
+        if token and len(token.strip()) >= 4:  # a 1-3 character "token" would blank out ordinary text
+            for form in token_forms(token):
+                text = text.replace(form, _REDACTED)
     return text
 
 

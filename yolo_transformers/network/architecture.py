@@ -18,14 +18,15 @@ from typing import Any
 import torch
 
 from ..errors import UnsafeConfigError, ConfigError
+from .limits import check_numbers, check_resources
 
-__all__ = ["validate_architecture", "build_network", "network_class_for_task", "TASKS"]
+__all__ = ["validate_architecture", "build_network", "network_class_for_task", "TASKS", "ALLOWED_LAYERS"]
 
 logger = logging.getLogger(__name__)
 
 TASKS = ("detect", "segment", "semantic", "depth", "pose", "obb", "classify")
 
-# torch.nn layers that official Ultralytics yaml files name as ``nn.<Name>``.
+# torch.nn layers that official Ultralytics yaml files name as ``nn.<Name>``: pure tensor operations, no I/O.
 _ALLOWED_TORCH_LAYERS = frozenset(
     {"Upsample", "Identity", "MaxPool2d", "AvgPool2d", "ZeroPad2d", "ConvTranspose2d", "BatchNorm2d", "ReLU",
      "SiLU", "Dropout", "AdaptiveAvgPool2d", "Flatten"}
@@ -38,17 +39,34 @@ _ALLOWED_ACTIVATIONS = frozenset(
 _NUMERIC_FIELDS = ("nc", "depth_multiple", "width_multiple", "reg_max", "channels")
 
 
+_COMPUTE_ONLY = "convolutions, norms and activations over its input; integer arguments; no file, network or eval"
+_HEAD = "a YOLO head of a served task: convolutions plus box/mask/keypoint decoding; no file, network or eval"
+#: Ultralytics layers a ``config.json`` may name, each with why it is safe. Layers absent from the installed
+#: Ultralytics are ignored. Refused on purpose: ``TorchVision`` (downloads and fully unpickles torchvision/torch.hub
+#: weights), ``Index`` (only used behind it), the open-vocabulary layers (``WorldDetect``, ``ImagePoolingAttn``,
+#: ``C2fAttn``, ``YOLOE*``: they load text encoders) and RT-DETR's (``RTDETRDecoder``, ``AIFI``: not a served task).
+ALLOWED_LAYERS: dict[str, str] = {
+    **{name: _COMPUTE_ONLY for name in (
+        "Conv", "Conv2", "DWConv", "GhostConv", "RepConv", "LightConv", "ConvTranspose", "DWConvTranspose2d",
+        "Focus", "Concat", "Bottleneck", "BottleneckCSP", "C1", "C2", "C2f", "C3", "C3x", "C3TR", "C3Ghost",
+        "GhostBottleneck", "C3k2", "C2PSA", "C2fPSA", "PSA", "SPP", "SPPF", "SPPELAN", "ADown", "AConv", "ELAN1",
+        "RepNCSPELAN4", "CBLinear", "CBFuse", "SCDown", "C2fCIB", "A2C2f", "RepC3", "HGStem", "HGBlock",
+        "ResNetLayer")},
+    **{name: _HEAD for name in (
+        "Detect", "v10Detect", "Segment", "Segment26", "Pose", "Pose26", "OBB", "OBB26", "Classify",
+        "SemanticSegment", "Depth")},
+}
+
+
 @functools.lru_cache(maxsize=1)
 def _ultralytics_layer_names() -> frozenset[str]:
-    """Names that ``parse_model`` may resolve: nn.Module classes defined in ``ultralytics.nn.modules``."""
+    """The :data:`ALLOWED_LAYERS` that the installed Ultralytics defines as ``nn.Module`` classes for ``parse_model``."""
     import ultralytics.nn.tasks as tasks
 
     return frozenset(
         name
-        for name, obj in vars(tasks).items()
-        if isinstance(obj, type)
-        and issubclass(obj, torch.nn.Module)
-        and obj.__module__.startswith("ultralytics.nn.modules")
+        for name in ALLOWED_LAYERS
+        if isinstance(getattr(tasks, name, None), type) and issubclass(getattr(tasks, name), torch.nn.Module)
     )
 
 
@@ -105,8 +123,9 @@ def _check_layer_row(row: Any, index: int, section: str, allowed: frozenset[str]
             )
     elif module not in allowed:
         raise UnsafeConfigError(
-            f"{where}: module {module!r} is not an Ultralytics layer known to ultralytics.nn.modules; "
-            f"refusing to build it. Use the architecture dict of an Ultralytics model.yaml."
+            f"{where}: module {module!r} is not an allowed Ultralytics layer (TorchVision, open-vocabulary and RT-DETR "
+            "layers load files or models and are refused; see network.architecture.ALLOWED_LAYERS); refusing to build "
+            "it. Use the architecture dict of an Ultralytics model.yaml."
         )
     if not isinstance(args, (list, tuple)):
         raise ConfigError(f"{where}: args={args!r} must be a list.")
@@ -136,7 +155,7 @@ def validate_architecture(architecture: Any) -> None:
         architecture: The ``model.yaml`` dict (``backbone``, ``head``, ``nc``, ``scales``, ...).
 
     Raises:
-        ConfigError: A field is missing or has the wrong type.
+        ConfigError: A field is missing or has the wrong type, or a number is out of bounds.
         UnsafeConfigError: A module name or activation is not on the allowlist.
     """
     if not isinstance(architecture, dict):
@@ -169,6 +188,7 @@ def validate_architecture(architecture: Any) -> None:
     for key, value in architecture.items():
         if key not in ("backbone", "head"):
             _check_literal(value, f"architecture.{key}")
+    check_numbers(architecture)
 
 
 def network_class_for_task(task: str) -> type:
@@ -206,6 +226,7 @@ def build_network(architecture: dict, task: str, stride: list[float], channels: 
         The Ultralytics model (``DetectionModel`` etc.) with ``model``, ``save``, ``yaml``, ``stride`` set.
     """
     validate_architecture(architecture)
+    check_resources(architecture, channels)
     from ultralytics.nn.tasks import parse_model
 
     from ..compat import configure_head, fast_head_copies

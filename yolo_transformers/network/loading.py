@@ -58,8 +58,8 @@ def check_local_folder(folder: Path, model_class: type) -> None:
         )
     try:
         config = json.loads(config_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{config_file} is not valid JSON ({error}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise ConfigError(f"{config_file} is not valid JSON ({type(error).__name__}: {str(error)[:200]}).") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{config_file} must hold a JSON object.")
     for field, kind, example in (("architecture", dict, "the Ultralytics model.yaml dict"),
@@ -205,6 +205,34 @@ def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config
     return model
 
 
+_HUB_FILE_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_download", "proxies", "subfolder")
+
+
+def _require_hub_safetensors(repo_id: str, kwargs: dict[str, Any]) -> None:
+    """Refuse a Hub repo without ``model.safetensors`` (or its shard index) before transformers looks further.
+
+    Without this, transformers falls back to ``pytorch_model.bin`` (a pickle) or asks the Hub's conversion service
+    to convert it (a request to a third party, and weights from another revision).
+
+    Raises:
+        WeightsError: Neither ``model.safetensors`` nor ``model.safetensors.index.json`` is in the repo (or cache).
+    """
+    from transformers.utils.hub import cached_file
+
+    options = {k: kwargs[k] for k in _HUB_FILE_KWARGS if kwargs.get(k) is not None}
+    for name in (_WEIGHTS_NAME, _WEIGHTS_NAME + ".index.json"):
+        resolved = cached_file(repo_id, name, _raise_exceptions_for_missing_entries=False,
+                               _raise_exceptions_for_gated_repo=False, **options)
+        if resolved is not None:
+            if name == _WEIGHTS_NAME:
+                _check_safetensors(Path(resolved))  # a malformed header is a WeightsError, as for local folders
+            return
+    raise WeightsError(
+        f"{repo_id} has no {_WEIGHTS_NAME}: only safetensors weights are loaded; a pytorch_model.bin (a pickle) is "
+        "never loaded. Ask the owner to push the model with `yolo-hf push` or `model.push_to_hub`."
+    )
+
+
 def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwargs: Any):
     """Call transformers' ``from_pretrained`` (``loader``) and refuse any weight that does not fit.
 
@@ -226,6 +254,12 @@ def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwa
                     "config and weights must come from the same conversion."
                 ) from None
     wants_info = bool(kwargs.pop("output_loading_info", False))
+    if kwargs.get("use_safetensors") is False:
+        raise WeightsError(f"{source}: use_safetensors=False asks for pickled weights (pytorch_model.bin); they are "
+                           "never loaded. Load the repo's model.safetensors (the default).")
+    kwargs["use_safetensors"] = True  # never pytorch_model.bin, which transformers would unpickle
+    if not local.exists():
+        _require_hub_safetensors(str(source), kwargs)
     try:
         model, info = loader(source, *args, output_loading_info=True, **kwargs)
     except ConfigError as error:

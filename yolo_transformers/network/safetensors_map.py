@@ -82,7 +82,7 @@ def read_layout(path: Path) -> tuple[list[tuple[str, torch.dtype, int, int, list
             raise WeightsError(f"{path} is truncated or corrupt (unreadable header: {error}).") from None
     header.pop("__metadata__", None)
     data_start = 8 + header_len
-    entries = sorted((_read_entry(path, name, entry) for name, entry in header.items()), key=lambda e: e[2])
+    entries = sorted((_checked_entry(path, name, entry) for name, entry in header.items()), key=lambda e: e[2])
     previous_end = 0
     for name, _, begin, end, _ in entries:
         if begin < previous_end:
@@ -96,19 +96,40 @@ def read_layout(path: Path) -> tuple[list[tuple[str, torch.dtype, int, int, list
     return entries, data_start
 
 
+_MAX_DIMS = 16
+_MAX_DIM = 1 << 48
+
+
+def _checked_entry(path: Path, name: str, entry: object) -> tuple[str, torch.dtype, int, int, list[int]]:
+    """:func:`_read_entry`, with anything unforeseen in a hostile header also reported as a :class:`WeightsError`."""
+    try:
+        return _read_entry(path, name, entry)
+    except WeightsError:
+        raise
+    except Exception as error:  # noqa: BLE001 - malformed input must always be a typed error
+        raise WeightsError(f"{path}: tensor {name!r} has a malformed header entry ({type(error).__name__}: "
+                           f"{str(error)[:200]}).") from None
+
+
 def _read_entry(path: Path, name: str, entry: object) -> tuple[str, torch.dtype, int, int, list[int]]:
     """``(name, dtype, begin, end, shape)`` of one header entry, each field checked."""
+    if not isinstance(entry, dict):
+        raise WeightsError(f"{path}: tensor {name!r} has a header entry that is a {type(entry).__name__}, not an "
+                           "object.")
     try:
         dtype_name, offsets, shape = entry["dtype"], entry["data_offsets"], entry["shape"]
-    except (KeyError, TypeError) as error:
+    except KeyError as error:
         raise WeightsError(f"{path}: tensor {name!r} has an unreadable header entry ({error!r}).") from None
-    if dtype_name not in _DTYPES:
+    if not isinstance(dtype_name, str) or dtype_name not in _DTYPES:
         raise WeightsError(f"{path}: tensor {name!r} has dtype {dtype_name!r}, which this reader does not support "
                            f"(supported: {', '.join(_DTYPES)}).")  # fmt: skip
     integers = list(offsets) + list(shape) if isinstance(offsets, list) and isinstance(shape, list) else None
     if not integers or len(offsets) != 2 or not all(type(v) is int and v >= 0 for v in integers):
         raise WeightsError(f"{path}: tensor {name!r} needs two offsets and a shape of non-negative integers, got "
                            f"data_offsets={offsets!r}, shape={shape!r}.")  # fmt: skip
+    if len(shape) > _MAX_DIMS or any(v > _MAX_DIM for v in integers):
+        raise WeightsError(f"{path}: tensor {name!r} has shape {shape!r:.80} / offsets {offsets!r:.80} beyond any "
+                           "real tensor.")
     dtype, (begin, end) = _DTYPES[dtype_name], offsets
     needed = dtype.itemsize * math.prod(shape)
     if end - begin != needed:
