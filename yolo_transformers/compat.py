@@ -5,6 +5,7 @@ and restores what it changed before it returns (nothing here leaves process-wide
 
 =================================  ===================================================================================
 :func:`keep_torch_threads`         Ultralytics' ``select_device`` sets torch's process-wide thread count
+:func:`predict_at_current_threads` pins Ultralytics' ``NUM_THREADS`` to the caller's count for a predict (parity)
 :func:`ultralytics_safe_loading`   flips ``ultralytics.nn.tasks.SAFE_LOAD`` (Ultralytics' restricted loader) in a block
 :func:`preserved_process_state`    snapshots what Ultralytics changes process-wide (torch safe globals, threads, env)
 :func:`yolo_for_network`           an ``ultralytics.YOLO`` around an in-memory network, as ``Model._load`` sets one up
@@ -30,7 +31,7 @@ import torch
 
 from .network.module_clone import clone_module
 
-__all__ = ["keep_torch_threads", "ultralytics_safe_loading", "preserved_process_state", "yolo_for_network",
+__all__ = ["keep_torch_threads", "predict_at_current_threads", "ultralytics_safe_loading", "preserved_process_state", "yolo_for_network",
            "no_download_counts", "fast_head_copies", "fuse_quietly",
            "one_to_one_inference", "configure_head", "register_pipeline_model_names"]
 
@@ -50,6 +51,28 @@ def keep_torch_threads() -> Iterator[None]:
     finally:
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def predict_at_current_threads() -> Iterator[None]:
+    """Let Ultralytics' ``predict`` run at the caller's torch thread count, and leave that count as it was.
+
+    ``select_device`` (run by the first ``predict`` of a ``YOLO``) sets ``torch.set_num_threads(NUM_THREADS)``
+    (``cpu_count - 1``). Convolutions sum in another order at another thread count, so a parity check would compare
+    Ultralytics at one count with ours at another (a random-weights mask near its 0.5 threshold then flips pixels).
+    Inside this block ``ultralytics.utils.torch_utils.NUM_THREADS`` is the current count; it is restored on exit.
+    Written against Ultralytics 8.4.190.
+    """
+    import ultralytics.utils.torch_utils as ul_torch_utils
+
+    threads = torch.get_num_threads()
+    with _PATCH_LOCK, keep_torch_threads():
+        previous = ul_torch_utils.NUM_THREADS
+        ul_torch_utils.NUM_THREADS = threads
+        try:
+            yield
+        finally:
+            ul_torch_utils.NUM_THREADS = previous
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from transformers import PreTrainedConfig
 
 from .network.architecture import TASKS, validate_architecture
 from .errors import ConfigError
+from .tasks import task_spec
 
 __all__ = ["YoloConfig"]
 
@@ -147,14 +148,65 @@ class YoloConfig(PreTrainedConfig):
                 return family
         return None
 
+    # ------------------------------------------------------------------ new classes
+    def set_classes(self, id2label: dict | None = None, *, num_labels: int | None = None) -> None:
+        """Give the config other classes, rewriting ``architecture["nc"]`` to match (re-heading a model).
+
+        A model built from the result has class layers of the new size; load the old weights into it with
+        ``from_pretrained(..., ignore_mismatched_sizes=True)`` so those layers are re-initialised.
+
+        Args:
+            id2label: New ``{class index: name}`` (indices ``0..N-1``); ``label2id`` is rebuilt from it.
+            num_labels: New class count when no names are given (names become ``LABEL_i``, as in transformers).
+
+        Raises:
+            ConfigError: The task has no classes (depth), or the ids are not ``0..N-1`` or the names repeat.
+        """
+        if id2label is None:
+            if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
+                raise ConfigError(f"num_labels={num_labels!r} must be a positive int.")
+            id2label = {i: f"LABEL_{i}" for i in range(num_labels)}
+        try:
+            labels = {int(k): str(v) for k, v in dict(id2label).items()}
+        except (TypeError, ValueError):
+            raise ConfigError(f"id2label={id2label!r} must map class indices 0..N-1 to names.") from None
+        if sorted(labels) != list(range(len(labels))) or not labels:
+            raise ConfigError(f"id2label keys {sorted(labels)} must be the class indices 0..{len(labels) - 1}.")
+        if len(set(labels.values())) != len(labels):
+            raise ConfigError(f"id2label={labels!r} repeats a class name; every class needs its own name.")
+        if self.architecture is not None and len(labels) != self.architecture["nc"]:
+            if not task_spec(self.task).has_classes:
+                raise ConfigError(f"a {self.task!r} model has no classes; do not pass id2label or num_labels.")
+            logger.info("classes: %d -> %d (architecture.nc rewritten)", self.architecture["nc"], len(labels))
+            self.architecture = {**self.architecture, "nc": len(labels)}
+        self.id2label = labels
+        self.label2id = {name: i for i, name in labels.items()}
+
     @classmethod
     def from_dict(cls, config_dict: dict[str, Any], **kwargs: Any):
-        """Build a config from a dict, as transformers does, without rendering it for a log line nobody sees."""
+        """Build a config from a dict, as transformers does, without rendering it for a log line nobody sees.
+
+        ``id2label``/``label2id``/``num_labels`` passed as keyword arguments (``from_pretrained(path, id2label=...)``)
+        give the model new classes: ``architecture["nc"]`` follows them (see :meth:`set_classes`). A ``config.json``
+        whose own ``id2label`` disagrees with its ``nc`` is still an error.
+        """
+        id2label, num_labels = kwargs.pop("id2label", None), kwargs.pop("num_labels", None)
+        label2id = kwargs.pop("label2id", None)
         token = _BUILDING_FROM_DICT.set(True)
         try:
-            return super().from_dict(config_dict, **kwargs)
+            result = super().from_dict(config_dict, **kwargs)
         finally:
             _BUILDING_FROM_DICT.reset(token)
+        config = result[0] if isinstance(result, tuple) else result
+        if id2label is not None or num_labels is not None:
+            if id2label is None and num_labels == config.num_labels:
+                return result
+            config.set_classes(id2label, num_labels=None if id2label is not None else num_labels)
+            if label2id is not None and {str(k): int(v) for k, v in dict(label2id).items()} != config.label2id:
+                raise ConfigError(f"label2id={label2id!r} is not the inverse of id2label={config.id2label!r}.")
+        elif label2id is not None:
+            raise ConfigError("label2id was given without id2label; pass id2label (label2id follows from it).")
+        return result
 
     def __repr__(self) -> str:
         if _BUILDING_FROM_DICT.get() and not logging.getLogger("transformers.configuration_utils").isEnabledFor(

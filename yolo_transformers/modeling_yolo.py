@@ -19,6 +19,7 @@ from transformers.utils import ModelOutput
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .compat import configure_head, fuse_quietly
 from .network.architecture import build_network
+from .network.bias_priors import BIAS_PRIOR, attach_bias_priors
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
 from .loss.yolo_loss import task_loss
@@ -127,11 +128,17 @@ class YoloPreTrainedModel(PreTrainedModel):
                 f"class for {config.task!r} (or the Auto class)."
             )
         self.model = build_network(config.architecture, config.task, config.stride, config.num_channels)
+        attach_bias_priors(self.model.model[-1])
         self.post_init()
 
     # ------------------------------------------------------------------ initialisation
     def _init_weights(self, module: nn.Module) -> None:
-        """Initialise like Ultralytics: PyTorch defaults for layers, then the head's prior biases."""
+        """Initialise like Ultralytics: PyTorch's defaults for layers, Ultralytics' BatchNorm state, and the prior
+        biases of the detection heads' output convolutions (see :mod:`yolo_transformers.network.bias_priors`).
+
+        transformers calls this for modules whose weights were not loaded: every module of a randomly initialised
+        model, and the re-sized class layers of ``from_pretrained(..., ignore_mismatched_sizes=True)``.
+        """
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             if getattr(module, "weight", None) is not None:
                 init.kaiming_uniform_(module.weight, a=math.sqrt(5))
@@ -139,28 +146,15 @@ class YoloPreTrainedModel(PreTrainedModel):
                     fan_in = module.weight.shape[1] * math.prod(module.weight.shape[2:])
                     bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
                     init.uniform_(module.bias, -bound, bound)
+                    prior = getattr(module, BIAS_PRIOR, None)
+                    if prior is not None:
+                        init.constant_(module.bias, prior)
         elif isinstance(module, nn.BatchNorm2d):
             init.ones_(module.weight)
             init.zeros_(module.bias)
             init.zeros_(module.running_mean)
             init.ones_(module.running_var)
             init.zeros_(module.num_batches_tracked)
-        elif hasattr(module, "bias_init") and hasattr(module, "cv2") and hasattr(module, "cv3"):
-            self._init_head_biases(module)
-
-    @staticmethod
-    def _init_head_biases(head: nn.Module) -> None:
-        """Ultralytics' Detect prior: box bias 2.0, class bias for ~0.01 objects per 640-px image."""
-        branches = [(head.cv2, head.cv3)]
-        if getattr(head, "one2one_cv2", None) is not None:
-            branches.append((head.one2one_cv2, head.one2one_cv3))
-        for box_head, cls_head in branches:
-            if box_head is None or cls_head is None:
-                continue
-            for level, (box_branch, cls_branch) in enumerate(zip(box_head, cls_head)):
-                stride = float(head.stride[level])
-                init.constant_(box_branch[-1].bias, 2.0)
-                init.constant_(cls_branch[-1].bias, math.log(5 / head.nc / (640 / stride) ** 2))
 
     # ------------------------------------------------------------------ loading
     @classmethod

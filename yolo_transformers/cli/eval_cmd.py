@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "load_data"]
 
 EXAMPLES = """examples:
   yolo-hf eval my-detector shapes/data.yaml                 # converted folder, YOLO dataset (val split)
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _load_data(data: str, split: str | None):
+def load_data(data: str, split: str | None):
     """A YOLO dataset path, a ``save_to_disk`` folder or a Hub dataset id, as ``datasets`` objects."""
     import datasets
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ..modeling_yolo import YoloForObjectDetection
 
     model = YoloForObjectDetection.from_pretrained(args.model, revision=args.revision)
-    dataset = evaluation_split(_load_data(args.data, args.split), args.split)
+    dataset = evaluation_split(load_data(args.data, args.split), args.split)
     metrics = evaluate(
         model, dataset, batch_size=args.batch, conf_threshold=args.conf, iou_threshold=args.iou,
         max_det=args.max_det, image_size=args.imgsz,

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from ..compat import keep_torch_threads, one_to_one_inference, yolo_for_network
+from ..compat import one_to_one_inference, predict_at_current_threads, yolo_for_network
 from ..processing.result_comparison import default_verification_images, read_image_bgr
 from ..tasks import TASK_SPECS
 
@@ -44,7 +44,7 @@ def load_reference_yolo(checkpoint, trust: bool):
 def ultralytics_detections(yolo, image_bgr: np.ndarray, end_to_end: bool) -> dict:
     """``yolo.predict(image)`` with Ultralytics' default settings (``nms=False`` for the end-to-end head)."""
     kwargs = {"nms": False} if end_to_end else {}
-    with keep_torch_threads():  # Ultralytics resets the process's thread count on every predict
+    with predict_at_current_threads():  # both sides at one thread count: the same summation order
         result = yolo.predict(image_bgr, verbose=False, device="cpu", **kwargs)[0]
     boxes = result.boxes
     return {
@@ -96,7 +96,7 @@ def ultralytics_task_results(
     spec = TASK_SPECS[task]
     if "masks" in spec.detection_extras:
         predict_kwargs.setdefault("retina_masks", True)
-    with keep_torch_threads():  # Ultralytics resets the process's thread count on every predict
+    with predict_at_current_threads():  # both sides at one thread count: the same summation order
         result = yolo.predict(image_bgr, verbose=False, device="cpu", **predict_kwargs)[0]
     if spec.parity == "probabilities":
         return {"probs": result.probs.data.double().numpy()}

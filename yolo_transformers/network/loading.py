@@ -93,10 +93,18 @@ def check_local_folder(folder: Path, model_class: type) -> None:
     _check_safetensors(weights)
 
 
-def _raise_on_mismatch(info: dict[str, Any], source: str) -> None:
-    """Turn transformers' loading report into an error if any weight did not fit."""
+def _raise_on_mismatch(info: dict[str, Any], source: str, ignore_mismatched_sizes: bool = False) -> None:
+    """Turn transformers' loading report into an error if any weight did not fit.
+
+    Args:
+        info: transformers' loading info (``missing_keys``, ``unexpected_keys``, ``mismatched_keys``).
+        source: What to name in the error (folder or repo id).
+        ignore_mismatched_sizes: Accept mismatched keys (re-heading: transformers re-initialised them and logged
+            its load report); missing and unexpected keys still fail.
+    """
     problems = []
-    for kind in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+    kinds = ("missing_keys", "unexpected_keys") + (() if ignore_mismatched_sizes else ("mismatched_keys",))
+    for kind in kinds:
         keys = list(info.get(kind) or [])
         if keys:
             problems.append(f"{kind.replace('_', ' ')}: {', '.join(map(str, keys[:5]))}{' ...' if len(keys) > 5 else ''}")
@@ -106,6 +114,9 @@ def _raise_on_mismatch(info: dict[str, Any], source: str) -> None:
             "model.safetensors must come from the same conversion."
         )
 
+
+# Keyword arguments that give the loaded model other classes (re-heading).
+_CLASS_KWARGS = ("id2label", "label2id", "num_labels")
 
 # Keyword arguments (as Auto classes and pipelines pass them) that a plain local folder load can honour directly.
 _FAST_PATH_KWARGS = frozenset({"dtype", "torch_dtype", "config", "revision", "trust_remote_code", "adapter_kwargs",
@@ -254,6 +265,7 @@ def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwa
                     "config and weights must come from the same conversion."
                 ) from None
     wants_info = bool(kwargs.pop("output_loading_info", False))
+    ignore_mismatched = bool(kwargs.get("ignore_mismatched_sizes", False))
     if kwargs.get("use_safetensors") is False:
         raise WeightsError(f"{source}: use_safetensors=False asks for pickled weights (pytorch_model.bin); they are "
                            "never loaded. Load the repo's model.safetensors (the default).")
@@ -270,6 +282,12 @@ def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwa
         raise
     except RuntimeError as error:
         if "mismatched_sizes" in str(error):
+            if any(kwargs.get(name) is not None for name in _CLASS_KWARGS):
+                # transformers' own message (it names ignore_mismatched_sizes); its load report lists the keys
+                raise WeightsError(
+                    f"{source}: the new classes do not fit the saved class layers. {error} Pass "
+                    "ignore_mismatched_sizes=True to from_pretrained to re-initialise them for the new classes."
+                ) from error
             raise WeightsError(
                 f"{source}: the weights in model.safetensors do not fit config.json (tensor shapes differ). The "
                 "config and weights must come from the same conversion."
@@ -277,5 +295,5 @@ def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwa
         raise
     except ValueError as error:  # e.g. a config.json field of a wrong type
         raise ConfigError(f"{source}/config.json: {error}") from None
-    _raise_on_mismatch(info, str(source))
+    _raise_on_mismatch(info, str(source), ignore_mismatched)
     return (model, info) if wants_info else model

@@ -26,6 +26,8 @@ import torchvision
 
 from .coco_metrics import CocoAccumulator, coco_metrics
 from ..processing.letterbox import scale_boxes_to_original, to_rgb_array
+from ..processing.pixel_values import scaled_pixel_values
+from ..processing.rect_batches import boxes_to_original, place_in_batch, rect_batches
 from ..errors import DatasetFormatError
 
 __all__ = ["evaluate", "ultralytics_metrics", "record_metrics", "evaluation_split", "METRIC_KEYS"]
@@ -122,6 +124,32 @@ def _detect(
     return results
 
 
+def _detect_rect(
+    model: Any, processor: Any, images: list[np.ndarray], image_size: int, batch_size: int, conf: float, iou: float,
+    max_det: int,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
+    """Detections per image, in dataset order, batched as ``yolo val``'s default ``rect=True`` batches them."""
+    stride = int(model.config.max_stride)
+    results: list[Any] = [None] * len(images)
+    for indices, shape in rect_batches([image.shape[:2] for image in images], image_size, stride, batch_size):
+        placed = [place_in_batch(images[i], image_size, shape, stride) for i in indices]
+        outputs = model(pixel_values=scaled_pixel_values([array for array, _ in placed]))
+        height, width = shape
+        scale = outputs.pred_boxes.new_tensor([width, height, width, height])
+        centre, size = (outputs.pred_boxes.float() * scale).split(2, dim=-1)
+        boxes = torch.cat((centre - size / 2, centre + size / 2), dim=-1)
+        scores = outputs.logits.float().sigmoid()
+        if processor.end_to_end:
+            kept = processor.select_detections(scores, boxes, conf, iou, max_det, end_to_end=True)
+            selected = [(boxes[j][k.indices], k.scores, k.labels) for j, k in enumerate(kept)]
+        else:
+            selected = [_multi_label_nms(s, b, conf, iou, max_det) for s, b in zip(scores, boxes)]
+        for i, (_, placement), (det_boxes, det_scores, det_classes) in zip(indices, placed, selected):
+            det_boxes = boxes_to_original(det_boxes, placement)
+            results[i] = (det_boxes.cpu().numpy(), det_scores.cpu().numpy(), det_classes.cpu().numpy())
+    return results
+
+
 def _class_names(model: Any, dataset: Any) -> list[str]:
     """Class names by index: the dataset's ``ClassLabel`` names, else the model's ``id2label``."""
     try:
@@ -142,6 +170,7 @@ def evaluate(
     max_det: int = 300,
     image_size: int | list[int] | None = None,
     split: str | None = None,
+    rect: bool = False,
 ) -> dict[str, float]:
     """COCO mAP50-95, mAP50, mAP75, precision and recall of a detector on a detection dataset.
 
@@ -156,6 +185,11 @@ def evaluate(
         max_det: Detections kept per image (Ultralytics' 300; also COCO's ``maxDets``).
         image_size: Letterbox size, default the processor's ``image_size``.
         split: Split of a ``DatasetDict`` / YOLO dataset (default ``validation``, ``val``, ``valid`` or ``test``).
+        rect: Batch as ``yolo val`` does by default (``rect=True``): images sorted by aspect ratio, each batch of
+            ``batch_size`` letterboxed (never enlarged) into its own stride-multiple shape with half a stride of
+            padding, after resizing every image to ``image_size`` on its long side. ``rect=True, batch_size=16``
+            reproduces the default ``yolo val``; False (default) letterboxes every image to the full square, as
+            ``yolo val rect=False``.
 
     Returns:
         ``{"mAP50-95", "mAP50", "mAP75", "precision", "recall"}``, floats in ``[0, 1]``; precision and recall
@@ -177,7 +211,15 @@ def evaluate(
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(dataset), batch_size):
+        if rect:
+            size = int(image_size if isinstance(image_size, int) else max(model.config.image_hw))
+            images = [to_rgb_array(image) for image in dataset["image"]]
+            detections = _detect_rect(model, processor, images, size, batch_size, conf_threshold, iou_threshold,
+                                      max_det)  # fmt: skip
+            for image, objects, (boxes, scores, classes) in zip(images, dataset["objects"], detections):
+                accumulator.add_image(*image.shape[:2], np.asarray(objects["bbox"], dtype=float).reshape(-1, 4),
+                                      np.asarray(objects["category"]), boxes, scores, classes)  # fmt: skip
+        for start in range(0, len(dataset) if not rect else 0, batch_size):
             rows = dataset[start : start + batch_size]
             images = [to_rgb_array(image) for image in rows["image"]]
             detections = _detect(model, processor, images, image_size, conf_threshold, iou_threshold, max_det)

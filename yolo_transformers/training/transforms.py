@@ -34,9 +34,12 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from ..errors import DatasetFormatError
+from ..errors import DatasetFormatError, UnsupportedTaskError
 
-__all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule"]
+__all__ = [
+    "DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule", "train_transform_for", "collate_for",
+    "training_dataset",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +124,81 @@ def collate_fn(batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if "labels" in batch[0]:
         collated["labels"] = [sample["labels"] for sample in batch]
     return collated
+
+
+def train_transform_for(
+    config: Any, *, image_size: int | Sequence[int] | None = None, augment: bool = False, processor: Any = None
+) -> DetectionTransform:
+    """The ``Dataset.with_transform`` transform that trains a model of ``config``'s task (what ``yolo-hf train`` uses).
+
+    Args:
+        config: The model's ``YoloConfig``.
+        image_size: Training input size (square side or ``[height, width]``), default the processor's.
+        augment: Must be False: Ultralytics' augmentation (mosaic) needs the whole dataset, not one batch of rows;
+            :func:`training_dataset` builds it.
+        processor: The model's image processor, default one built from ``config``.
+
+    Raises:
+        UnsupportedTaskError: No training transform for the task yet (only ``detect``), or ``augment=True``.
+    """
+    if config.task != "detect":
+        raise UnsupportedTaskError(
+            f"no training transform for task {config.task!r} yet (only 'detect'); train this model with Ultralytics "
+            "(`yolo train`) and convert the result."
+        )
+    if augment:
+        raise UnsupportedTaskError(
+            "augment=True needs the whole dataset (mosaic draws other rows): use training_dataset(config, rows, "
+            "augment=True), or augment=False here for the letterbox-only transform."
+        )
+    if processor is None:
+        from ..auto import processor_for_config
+
+        processor = processor_for_config(config)
+    return DetectionTransform(processor, image_size=image_size)
+
+
+def training_dataset(
+    config: Any, rows: Any, *, image_size: int | None = None, augment: bool = True, seed: int = 0,
+    processor: Any = None, hyperparameters: Mapping[str, Any] | None = None,
+) -> tuple[Any, list[TrainerCallback]]:
+    """The ``train_dataset`` for ``Trainer`` and the callbacks it needs: augmented as Ultralytics trains, or not.
+
+    Args:
+        config: The model's ``YoloConfig``.
+        rows: The training split (Hub detection schema).
+        image_size: Square training size, default the config's (its larger side).
+        augment: Ultralytics' default training augmentation (mosaic, random perspective/scale/translate, HSV,
+            horizontal flip, ``close_mosaic``; see :mod:`.augmentation`); False: letterbox only.
+        seed: Seed of the augmentation draws.
+        processor: The model's image processor (letterbox-only path), default built from ``config``.
+        hyperparameters: Ultralytics augmentation settings overriding its defaults (``mosaic``, ``scale``, ...).
+
+    Returns:
+        ``(dataset, callbacks)``: pass both to ``Trainer`` (``callbacks`` moves the augmentation's epoch).
+
+    Raises:
+        UnsupportedTaskError: The task has no training transform yet.
+    """
+    if not augment:
+        return rows.with_transform(train_transform_for(config, image_size=image_size, processor=processor)), []
+    train_transform_for(config, image_size=image_size, processor=processor)  # the task checks
+    from .augmentation import AugmentationSchedule, AugmentedDetectionDataset
+
+    size = image_size or max(config.image_hw)
+    dataset = AugmentedDetectionDataset(rows, int(size), hyperparameters=hyperparameters, seed=seed)
+    return dataset, [AugmentationSchedule(dataset)]
+
+
+def collate_for(config: Any) -> Any:
+    """The ``data_collator`` for ``Trainer`` batches of a model of ``config``'s task.
+
+    Raises:
+        UnsupportedTaskError: No collate for the task yet (only ``detect``).
+    """
+    if config.task != "detect":
+        raise UnsupportedTaskError(f"no training collate for task {config.task!r} yet (only 'detect').")
+    return collate_fn
 
 
 class EndToEndLossSchedule(TrainerCallback):
