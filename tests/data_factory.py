@@ -19,9 +19,14 @@ import numpy as np
 import yaml
 from PIL import Image, ImageDraw
 
-__all__ = ["make_yolo_dataset", "make_coco_dataset", "CLASS_NAMES", "KPT_SHAPE", "FLIP_IDX"]
+__all__ = ["make_yolo_dataset", "make_dense_dataset", "make_coco_dataset", "CLASS_NAMES", "SEMANTIC_NAMES",
+           "KPT_SHAPE", "FLIP_IDX", "DEPTH_SCALE"]
 
 CLASS_NAMES = ["circle", "square", "triangle"]
+#: Semantic masks: 0 is the background class, shapes are 1.. (255 marks the ignored frame of each mask).
+SEMANTIC_NAMES = ["background", *CLASS_NAMES]
+#: PNG value of one metre in generated depth maps (Ultralytics' default).
+DEPTH_SCALE = 1000
 KPT_SHAPE = [4, 3]
 FLIP_IDX = [1, 0, 3, 2]
 _COLORS = [(230, 40, 40), (40, 200, 60), (50, 80, 230)]
@@ -124,6 +129,9 @@ def make_yolo_dataset(
     """
     root = Path(root)
     splits = splits or {"train": 6, "val": 3}
+    if task in {"semantic", "depth"}:
+        return make_dense_dataset(root, task, splits=splits, image_size=image_size, image_format=image_format,
+                                  max_objects=max_objects, seed=seed)
     rng = random.Random(seed)
     w, h = image_size
     if task == "classify":
@@ -161,6 +169,75 @@ def make_yolo_dataset(
     if task == "pose":
         data["kpt_shape"] = KPT_SHAPE
         data["flip_idx"] = FLIP_IDX
+    yaml_file = root / "data.yaml"
+    yaml_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return yaml_file
+
+
+def make_dense_dataset(
+    root: str | Path,
+    task: str,
+    *,
+    splits: dict[str, int] | None = None,
+    image_size: tuple[int, int] = (64, 48),
+    image_format: str = "jpg",
+    max_objects: int = 3,
+    depth_format: str = "png",
+    masks_dir: str = "masks",
+    seed: int = 0,
+) -> Path:
+    """Write an Ultralytics 8.4 semantic (``masks_dir``) or depth dataset and return its ``data.yaml``.
+
+    Semantic: each image shows filled shapes; its mask (``<masks_dir>/<split>/<stem>.png``, mode ``L``) holds
+    class ``1 + shape`` inside them, 0 elsewhere and 255 (ignore) on a 1-pixel frame. Depth: a floor receding from
+    1 m (bottom row) to 4 m (top row) with shapes standing at 0.6-0.9 m; the image's brightness encodes depth so a
+    model can learn it; maps are uint16 PNG (metres x ``DEPTH_SCALE``, the top-left 4x4 pixels 0 = invalid) or
+    ``.npy`` float32 metres (NaN there).
+    """
+    root = Path(root)
+    splits = splits or {"train": 6, "val": 3}
+    rng = random.Random(seed)
+    w, h = image_size
+    data: dict = {"path": str(root.resolve())}
+    for split, n in splits.items():
+        for i in range(n):
+            stem = f"{split}_{i:05d}"
+            shapes = [(rng.randrange(len(CLASS_NAMES)), _polygon(rng, w, h)) for _ in range(rng.randint(1, max_objects))]
+            if task == "semantic":
+                img, mask = _canvas(rng, image_size, False), Image.new("L", image_size, 0)
+                draw, paint = ImageDraw.Draw(img), ImageDraw.Draw(mask)
+                for cls, points in shapes:
+                    draw.polygon(points, fill=_COLORS[cls])
+                    paint.polygon(points, fill=cls + 1)
+                paint.rectangle([0, 0, w - 1, h - 1], outline=255)
+                _save(img, root / "images" / split / f"{stem}.{image_format}", image_format)
+                _save(mask, root / masks_dir / split / f"{stem}.png", "png")
+                continue
+            depth = np.repeat(np.linspace(4.0, 1.0, h, dtype=np.float32)[:, None], w, axis=1)
+            near = Image.new("L", image_size, 0)
+            for _, points in shapes:
+                ImageDraw.Draw(near).polygon(points, fill=1 + rng.randrange(4))
+            near_level = np.asarray(near)
+            depth = np.where(near_level > 0, 0.5 + 0.1 * near_level, depth).astype(np.float32)
+            gray = np.clip(255 - depth * 55, 0, 255).astype(np.uint8)
+            _save(Image.fromarray(np.stack([gray] * 3, axis=-1)), root / "images" / split / f"{stem}.{image_format}",
+                  image_format)
+            target = root / "depth" / split / f"{stem}.{depth_format}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if depth_format == "npy":
+                depth[:4, :4] = np.nan
+                np.save(target, depth)
+            else:
+                encoded = np.rint(depth * DEPTH_SCALE).astype(np.uint16)
+                encoded[:4, :4] = 0
+                Image.fromarray(encoded).save(target, "PNG")
+        data[split] = f"images/{split}"
+    if task == "semantic":
+        data["masks_dir"] = masks_dir
+        data["names"] = dict(enumerate(SEMANTIC_NAMES))
+    else:
+        data["names"] = {0: "depth"}
+        data["depth_scale"] = DEPTH_SCALE
     yaml_file = root / "data.yaml"
     yaml_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return yaml_file

@@ -15,6 +15,7 @@ and restores what it changed before it returns (nothing here leaves process-wide
 :func:`one_to_one_inference`       calls the private ``Detect._inference`` of end-to-end heads
 :func:`configure_head`             pins Ultralytics' class-level head switches on one instance
 :func:`register_pipeline_model_names`  writes into transformers' static ``MODEL_FOR_..._MAPPING_NAMES`` tables
+:func:`standalone_validator`       builds an Ultralytics validator without its dataloader and model (attributes set)
 =================================  ===================================================================================
 """
 
@@ -33,7 +34,7 @@ from .network.module_clone import clone_module
 
 __all__ = ["keep_torch_threads", "predict_at_current_threads", "ultralytics_safe_loading", "preserved_process_state", "yolo_for_network",
            "no_download_counts", "fast_head_copies", "fuse_quietly",
-           "one_to_one_inference", "configure_head", "register_pipeline_model_names"]
+           "one_to_one_inference", "configure_head", "register_pipeline_model_names", "standalone_validator"]
 
 _PATCH_LOCK = threading.RLock()  # re-entrant: a build inside a build must not deadlock
 
@@ -234,3 +235,44 @@ def register_pipeline_model_names(table: str, model_type: str, class_names: tupl
     from transformers.models.auto import modeling_auto
 
     getattr(modeling_auto, table)[model_type] = class_names[0] if len(class_names) == 1 else class_names
+
+
+#: task -> Ultralytics 8.4 validator class (module, name).
+_VALIDATORS = {
+    "detect": ("ultralytics.models.yolo.detect", "DetectionValidator"),
+    "segment": ("ultralytics.models.yolo.segment", "SegmentationValidator"),
+    "pose": ("ultralytics.models.yolo.pose", "PoseValidator"),
+    "obb": ("ultralytics.models.yolo.obb", "OBBValidator"),
+    "classify": ("ultralytics.models.yolo.classify", "ClassificationValidator"),
+    "semantic": ("ultralytics.models.yolo.semantic", "SemanticSegmentationValidator"),
+    "depth": ("ultralytics.models.yolo.depth", "DepthValidator"),
+}
+
+
+def standalone_validator(
+    task: str, *, names: dict[int, str], data: dict[str, Any], args: dict[str, Any], end2end: bool, save_dir: Any
+) -> Any:
+    """An Ultralytics validator of ``task`` ready for ``preprocess`` / ``postprocess`` / ``update_metrics`` /
+    ``get_stats`` on batches we build, so that matching and metrics are Ultralytics' own.
+
+    Written against Ultralytics 8.4. ``BaseValidator.__call__`` builds a dataloader and runs a model itself; we feed
+    our model's predictions instead, so the attributes ``__call__`` would set are set here: ``device`` (CPU),
+    ``data`` (names, ``nc``, ``kpt_shape``, ``max_depth`` ...), ``training=True`` (skips the ``max_det`` check that
+    reads the dataloader) and ``init_metrics`` with a stand-in model that carries ``names`` and ``end2end``. Nothing
+    outside the validator instance changes; plots and result files are off, and ``save_dir`` (created by the
+    validator) should be a temporary folder.
+    """
+    import importlib
+
+    module, name = _VALIDATORS[task]
+    validator_class = getattr(importlib.import_module(module), name)
+    overrides = {"task": task, "mode": "val", "plots": False, "save_json": False, "save_txt": False,
+                 "verbose": False, "split": "val", **args}
+    from pathlib import Path
+
+    validator = validator_class(save_dir=Path(save_dir), args=overrides)
+    validator.device = torch.device("cpu")
+    validator.data = {"names": names, "nc": len(names), "channels": 3, **data}
+    validator.training = True
+    validator.init_metrics(types.SimpleNamespace(names=names, end2end=end2end))
+    return validator

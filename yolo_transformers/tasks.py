@@ -35,6 +35,8 @@ class TaskSpec:
         detection_geometry: For detections: ``box`` (axis-aligned xyxy) or ``corners`` (rotated boxes).
         detection_extras: Per-detection outputs compared beside the boxes (``masks``, ``keypoints``).
         has_classes: Whether the head predicts classes (every task but depth).
+        dense_column: For per-pixel tasks, the dataset column holding the target map (``annotation``: the class-index
+            mask, the Hub's scene_parse_150 convention; ``depth_map``: metric depth), else None.
     """
 
     name: str
@@ -51,6 +53,7 @@ class TaskSpec:
     detection_geometry: Literal["box", "corners"] = "box"
     detection_extras: tuple[str, ...] = ()
     has_classes: bool = True
+    dense_column: str | None = None
 
 
 _LETTERBOX = "YoloImageProcessor"
@@ -68,10 +71,11 @@ TASK_SPECS: dict[str, TaskSpec] = {
                  ("instance-segmentation",), detection_extras=("masks",)),
         TaskSpec("semantic", "SemanticSegmentationModel", "YoloForSemanticSegmentation", _LETTERBOX, "letterbox",
                  ("AutoModel", "AutoModelForSemanticSegmentation", "AutoModelForImageSegmentation"),
-                 "image-segmentation", "semantic segmentation model", None, parity="class_map"),
+                 "image-segmentation", "semantic segmentation model", "semantic segmentation",
+                 ("semantic-segmentation",), parity="class_map", dense_column="annotation"),
         TaskSpec("depth", "DepthModel", "YoloForDepthEstimation", _LETTERBOX, "stretch",
-                 ("AutoModel", "AutoModelForDepthEstimation"), "depth-estimation", "depth estimation model", None,
-                 parity="depth", has_classes=False),
+                 ("AutoModel", "AutoModelForDepthEstimation"), "depth-estimation", "depth estimation model",
+                 "depth estimation", parity="depth", has_classes=False, dense_column="depth_map"),
         TaskSpec("pose", "PoseModel", "YoloForPoseEstimation", _LETTERBOX, "letterbox", ("AutoModel",),
                  "keypoint-detection", "pose estimation (keypoint) model", "pose estimation (keypoints)",
                  detection_extras=("keypoints",)),

@@ -223,6 +223,6 @@ def test_header_size_is_the_displayed_size(fmt, orientation):
 
 def test_bad_task_and_shard_arguments(ds_root, tmp_path):
     with pytest.raises(ValueError, match="task must be one of"):
-        _load(ds_root, tmp_path, task="depth")
+        _load(ds_root, tmp_path, task="panoptic")
     with pytest.raises(ValueError, match="shard_index and num_shards"):
         _load(ds_root, tmp_path, shard_index=3, num_shards=3)

@@ -29,6 +29,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from ..tasks import TASK_SPECS
 from .text import card_template, check_repo_id, markdown_cell
+from ..data.dense import decode_mask
 from ..data.metadata import YoloMetadata, read_metadata
 from ..data.report import ConversionReport
 from ..data.samples import SAMPLES_FILENAME
@@ -124,9 +125,14 @@ def dataset_stats(dataset: datasets.DatasetDict, meta: YoloMetadata | None = Non
     meta = meta or read_metadata(dataset)
     stats = DatasetStats(task=meta.task, names=list(meta.names))
     n_classes = len(meta.names)
+    dense = TASK_SPECS[meta.task].dense_column
     for name, split in dataset.items():
         counts = np.zeros(n_classes, dtype=np.int64)
         backgrounds = 0
+        if dense:
+            stats.images[name], stats.backgrounds[name] = len(split), 0
+            stats.instances[name] = _dense_counts(split, meta, dense)
+            continue
         column = "label" if meta.task == "classify" else "objects"
         for batch in split.with_format("arrow").select_columns([column]).iter(batch_size=10_000):
             array = batch.column(column).combine_chunks()
@@ -141,6 +147,26 @@ def dataset_stats(dataset: datasets.DatasetDict, meta: YoloMetadata | None = Non
         stats.backgrounds[name] = backgrounds
         stats.instances[name] = counts.tolist()
     return stats
+
+
+def _depth_scale(meta: YoloMetadata) -> str:
+    """The dataset's ``depth_scale`` as a number for the card (metadata is untrusted: anything else is the default)."""
+    value = (meta.extra or {}).get("depth_scale", 1000)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
+    return f"{float(value) if ok else 1000.0:g}"
+
+
+def _dense_counts(split: datasets.Dataset, meta: YoloMetadata, column: str) -> list[int]:
+    """Semantic: per class, the images whose mask has that class (masks are decoded); depth: the image count."""
+    if meta.task != "semantic":
+        return [len(split)]
+    counts = np.zeros(len(meta.names), dtype=np.int64)
+    for batch in split.with_format("arrow").select_columns([column]).iter(batch_size=256):
+        for data in batch.column(column).combine_chunks().field("bytes").to_pylist():
+            if data:
+                ids = np.unique(decode_mask(data, column))
+                counts[ids[ids < len(meta.names)]] += 1
+    return counts.tolist()
 
 
 # ---------------------------------------------------------------------------------------------------- license
@@ -268,7 +294,9 @@ def _context(meta: YoloMetadata, stats: DatasetStats, *, repo_id: str, title: st
         "total_instances": sum(stats.class_totals),
         "classes": classes,
         "fold_classes": len(classes) > _UNFOLDED_CLASSES,
-        "instance_word": "images" if meta.task == "classify" else "instances",
+        "instance_word": "images" if meta.task in {"classify", "semantic"} else "instances",
+        "dense": bool(TASK_SPECS[meta.task].dense_column),
+        "depth_scale": _depth_scale(meta) if meta.task == "depth" else None,
         "kpt_shape": meta.kpt_shape,
         "flip_idx": meta.flip_idx,
         "license_id": license_id,

@@ -6,6 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from ..tasks import DATASET_TASKS
 from .commit_options import add_commit_arguments, print_commit
 
 __all__ = ["register", "run_convert", "run_push", "run_pull"]
@@ -54,7 +55,7 @@ python -c "import datasets; print(datasets.load_from_disk('coco8-arrow'))"
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", type=Path, metavar="DATA",
                         help="data.yaml, or a dataset folder (images/ + labels/, or train/<class>/ for classify)")
-    parser.add_argument("--task", choices=("detect", "segment", "pose", "obb", "classify"),
+    parser.add_argument("--task", choices=DATASET_TASKS,
                         help="force the task (default: detected from data.yaml and the labels)")
     parser.add_argument("--lenient", action="store_true",
                         help="skip/clip what Ultralytics would skip/clip instead of failing, and print the counts")

@@ -1,4 +1,4 @@
-"""``yolo-hf eval``: COCO mAP of a converted detector on a YOLO or Hub detection dataset."""
+"""``yolo-hf eval``: Ultralytics-equal metrics of a converted model of any task on a YOLO or Hub dataset."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ EXAMPLES = """examples:
   yolo-hf eval alice/shapes-detector alice/shapes --split validation   # Hub model and Hub dataset
   yolo-hf eval my-detector shapes/data.yaml --imgsz 640 --batch 16 --json
 
-Metrics are pycocotools' (101-point COCO AP) with Ultralytics val's detection settings: confidence 0.001,
-multi-label NMS at IoU 0.7, 300 detections per image; precision and recall at the best mean-F1 confidence.
+Detection: pycocotools' 101-point COCO AP with Ultralytics val's settings (confidence 0.001, multi-label NMS at
+IoU 0.7, 300 detections per image); precision and recall at the best mean-F1 confidence. Other tasks: Ultralytics'
+own validator scores the model's predictions: box+mask mAP (segment), box+pose mAP with OKS (pose), rotated mAP
+(obb), top-1/top-5 (classify), mIoU and pixel accuracy (semantic), delta1-3, abs_rel, rmse, silog (depth).
 """
 
 
@@ -22,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``eval`` sub-command."""
     parser = subparsers.add_parser(
         "eval",
-        help="evaluate a detector: COCO mAP50-95, mAP50, precision, recall",
-        description="Evaluate a transformers YOLO detector (folder or Hub repo) on a detection dataset: a YOLO "
-        "data.yaml / folder, a dataset saved with save_to_disk, or a Hub dataset id.",
+        help="evaluate a model of any task: mAP (detect, segment, pose, obb), accuracy, mIoU, depth metrics",
+        description="Evaluate a transformers YOLO model (folder or Hub repo) of any task on a dataset of that task: a "
+        "YOLO data.yaml / folder, a dataset saved with save_to_disk, or a Hub dataset id.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -33,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", help="split to evaluate (default: validation, val, valid or test)")
     parser.add_argument("--imgsz", type=int, help="square letterbox size (default: the model's image size)")
     parser.add_argument("--batch", type=int, default=8, help="images per forward pass (default 8)")
-    parser.add_argument("--conf", type=float, default=0.001, help="confidence threshold (default 0.001)")
+    parser.add_argument("--conf", type=float, help="confidence threshold (default Ultralytics val's: 0.001, obb 0.01)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
     parser.add_argument("--max-det", type=int, default=300, help="detections per image (default 300)")
     parser.add_argument("--revision", help="model revision (branch, tag or commit) on the Hub")
@@ -56,10 +58,12 @@ def load_data(data: str, split: str | None):
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the metrics. Returns the exit code."""
+    from ..auto import model_class_for_task
+    from ..configuration_yolo import YoloConfig
     from ..training.evaluation import evaluate, evaluation_split
-    from ..modeling_yolo import YoloForObjectDetection
 
-    model = YoloForObjectDetection.from_pretrained(args.model, revision=args.revision)
+    config = YoloConfig.from_pretrained(args.model, revision=args.revision)
+    model = model_class_for_task(config.task).from_pretrained(args.model, revision=args.revision)
     dataset = evaluation_split(load_data(args.data, args.split), args.split)
     metrics = evaluate(
         model, dataset, batch_size=args.batch, conf_threshold=args.conf, iou_threshold=args.iou,

@@ -115,9 +115,30 @@ def _channels(value: Any) -> int | None:
     return value if type(value) is int and 1 <= value <= 16 else None
 
 
+def _positive_number(value: Any) -> float | int | None:
+    """``depth_scale`` (PNG value of one metre) and ``max_depth`` (metres): a positive finite number."""
+    ok = type(value) in (int, float) and 0 < value < float("inf")
+    return value if ok else None
+
+
+def _label_mapping(value: Any) -> dict[int, int | str] | None:
+    """Semantic ``label_mapping``: raw mask id → class id (0-255) or ``ignore_label``."""
+    if not isinstance(value, dict) or len(value) > 256:
+        return None
+    out: dict[int, int | str] = {}
+    for key, target in value.items():
+        if not str(key).lstrip("-").isdigit() or not (target == "ignore_label" or (type(target) is int
+                                                                               and 0 <= target <= 255)):
+            return None
+        out[int(key)] = target
+    return out
+
+
 #: ``data.yaml`` keys kept from a dataset's metadata besides splits, names, task, kpt_shape and flip_idx; each with
 #: its checker (a value that does not pass is dropped). ``download``, ``path`` and anything else are never written.
-EXTRA_YAML_KEYS = {"kpt_names": _kpt_names, "channels": _channels}
+#: ``masks_dir`` is not kept: the export writes masks to ``masks/`` and says so itself.
+EXTRA_YAML_KEYS = {"kpt_names": _kpt_names, "channels": _channels, "depth_scale": _positive_number,
+                   "max_depth": _positive_number, "label_mapping": _label_mapping}
 
 
 def checked_yaml_fields(meta: YoloMetadata) -> dict[str, Any]:

@@ -19,6 +19,13 @@ Detection-like tasks (detect, segment, pose, obb)::
 
 Classification: ``image_id``, ``image``, ``width``, ``height``, ``file_name``, ``label`` (ClassLabel).
 
+Per-pixel tasks (see :mod:`.dense`): ``image_id``, ``image``, ``width``, ``height``, ``file_name`` and
+
+- semantic: ``annotation`` (``Image()``, the class-index mask file as on disk, 255 = ignore; the Hub's
+  scene_parse_150 convention); class names are in the metadata;
+- depth: ``depth_map`` (``Image()`` holding the uint16 PNG, metres = value / ``depth_scale``; or ``binary`` holding
+  the ``.npy`` file of float metres).
+
 All coordinates are absolute pixels of the displayed image; ``float32`` keeps YOLO's 6-decimal labels
 within 1e-6 through the round trip. Fixed-length lists (``List(..., length=4)``) are avoided on purpose:
 in ``datasets`` 5.2 nested fixed-length lists do not survive the card YAML of ``push_to_hub``.
@@ -29,6 +36,8 @@ from __future__ import annotations
 import datasets
 from datasets import ClassLabel, Features, Image, List, Value
 
+from ..tasks import TASK_SPECS
+from .dense import target_feature
 from .metadata import TASKS
 
 __all__ = ["features_for_task", "OBJECT_EXTRA_FIELD"]
@@ -42,12 +51,13 @@ OBJECT_EXTRA_FIELD: dict[str, str | None] = {
 }
 
 
-def features_for_task(task: str, names: list[str]) -> datasets.Features:
+def features_for_task(task: str, names: list[str], *, depth_format: str = "png") -> datasets.Features:
     """Build the features of a ``task`` dataset with class ``names``.
 
     Args:
-        task: One of ``detect``, ``segment``, ``pose``, ``obb``, ``classify``.
+        task: One of :data:`~yolo_transformers.data.metadata.TASKS`.
         names: Class names, index = class id.
+        depth_format: ``png`` or ``npy``: how a depth dataset's maps are stored.
 
     Returns:
         The ``Features`` (without metadata; see :func:`~yolo_transformers.data.metadata.attach_metadata`).
@@ -66,6 +76,9 @@ def features_for_task(task: str, names: list[str]) -> datasets.Features:
     }
     if task == "classify":
         return Features({**common, "label": ClassLabel(names=list(names))})
+    column = TASK_SPECS[task].dense_column
+    if column:
+        return Features({**common, column: target_feature(task, depth_format)})
     objects = {
         "id": List(Value("int64")),
         "area": List(Value("float32")),

@@ -31,6 +31,7 @@ import datasets
 from ..errors import DatasetFormatError
 from .cache import default_cache_dir, fingerprint, run_cached
 from .classify_layout import is_classify_layout, read_classify_source
+from .dense import DENSE_TASKS, DenseSpec, dense_kind, dense_spec, depth_format_of, target_path
 from .features import features_for_task
 from .labels import task_from_field_counts
 from .metadata import TASKS, YoloMetadata, attach_metadata
@@ -73,8 +74,9 @@ def load_yolo_dataset(
     Args:
         path: A ``data.yaml``, a folder holding one, an ``images/``+``labels/`` folder, or a classification
             folder (``train/<class>/<image>``).
-        task: ``detect``, ``segment``, ``pose``, ``obb`` or ``classify``; detected when None (``kpt_shape``
-            → pose, class folders → classify, polygons → segment, only 9-field rows → obb, else detect).
+        task: One of :data:`~yolo_transformers.data.metadata.TASKS`; detected when None (``task:`` in the YAML,
+            ``masks_dir``/``masks/`` → semantic, ``depth_scale``/``depth/`` → depth, ``kpt_shape`` → pose, class
+            folders → classify, polygons → segment, only 9-field rows → obb, else detect).
         strict: Raise :class:`~yolo_transformers.errors.DatasetFormatError` on the first problem. When False,
             skip/clip what Ultralytics would skip/clip and report it (``result.conversion_report``).
         num_proc: Processes converting chunks in parallel (default 1).
@@ -96,8 +98,14 @@ def load_yolo_dataset(
     report = ConversionReport()
     source = _resolve_source(Path(path), task=task, strict=strict, wanted=splits, report=report)
     source.splits = _select_splits(source, splits)
-    scans = {} if source.task == "classify" or task == "classify" else _scan(source, strict, report)
-    task = task or source.task or _detect_task(scans)
+    declared = task or source.task
+    dense = dense_spec(declared, {**source.extra, "names": source.names}, str(source.yaml_file or source.root)) \
+        if declared in DENSE_TASKS else None
+    scans = {} if declared == "classify" or dense else _scan(source, strict, report)
+    if task is None and not dense and source.task != "classify":
+        _refuse_unknown_kind(source, scans)
+    task = declared or _detect_task(scans)
+    targets = {n: [target_path(dense, i) for i in s.images] for n, s in source.splits.items()} if dense else {}
     if not source.names:
         source.names = [f"class_{i}" for i in range(max((s.max_class for s in scans.values()), default=-1) + 1)]
         logger.warning("%s: no data.yaml; class names set to %s", source.root, source.names)
@@ -111,9 +119,10 @@ def load_yolo_dataset(
     )
     if task == "pose" and not meta.kpt_shape:
         raise DatasetFormatError(f"{source.yaml_file or source.root}: pose needs 'kpt_shape: [K, D]' in data.yaml.")
-    features = attach_metadata(features_for_task(task, source.names), meta)
-    jobs = _jobs(source, scans, features, meta, strict, shard_index, num_shards, num_proc)
-    key = _fingerprint(source, scans, meta, strict, shard_index, num_shards)
+    depth_format = depth_format_of([p for paths in targets.values() for p in paths]) if task == "depth" else "png"
+    features = attach_metadata(features_for_task(task, source.names, depth_format=depth_format), meta)
+    jobs = _jobs(source, scans, features, meta, strict, shard_index, num_shards, num_proc, targets, dense)
+    key = _fingerprint(source, scans, meta, strict, shard_index, num_shards, targets)
     results = run_cached(jobs, Path(cache_dir or default_cache_dir()) / key, num_proc, report)
     info = datasets.DatasetInfo(description=meta.to_json(), features=features)
     out = datasets.DatasetDict()
@@ -138,7 +147,12 @@ def _resolve_source(
     data = read_data_yaml(yaml_file, strict=strict and task != "classify") if yaml_file else None
     root = dataset_root(data, yaml_file) if yaml_file else path.resolve()
     declared = (data or {}).get("task")
-    if task == "classify" or declared == "classify" or (data is None and is_classify_layout(root)):
+    if declared is not None and declared not in TASKS:
+        raise DatasetFormatError(
+            f"{yaml_file}: task {declared!r} is not a dataset kind this package reads ({', '.join(TASKS)}). "
+            "Fix: correct 'task:' (or remove it to detect the kind from the layout)."
+        )
+    if task == "classify" or declared == "classify" or (task is None and declared is None and is_classify_layout(root)):
         return read_classify_source(root, data, yaml_file, strict=strict, report=report)
     if data is None:
         return _bare_folder_source(root, strict=strict, report=report)
@@ -155,7 +169,7 @@ def _resolve_source(
         yaml_file=yaml_file,
         names=data["names"],
         splits=splits,
-        task=declared if declared in TASKS else ("pose" if data.get("kpt_shape") else None),
+        task=declared or dense_kind(data, root) or ("pose" if data.get("kpt_shape") else None),
         kpt_shape=data.get("kpt_shape"),
         flip_idx=data.get("flip_idx"),
         extra=extra_yaml_keys(data),
@@ -243,6 +257,24 @@ def _check_orphan_labels(source: YoloSource, strict: bool, report: ConversionRep
                 report.add("label_without_image", f"{message}; ignored")
 
 
+def _refuse_unknown_kind(source: YoloSource, scans: dict[str, LabelScan]) -> None:
+    """No split has a single label file but the root holds other folders: an annotation kind we do not read.
+
+    Reading such a dataset as detection would silently give every image zero objects.
+    """
+    if not scans or any(size >= 0 for scan in scans.values() for size, _ in scan.stats):
+        return
+    others = sorted(p.name for p in source.root.iterdir()
+                    if p.is_dir() and not p.name.startswith(".") and p.name not in {"images", "labels"})
+    if others and any(s.images for s in source.splits.values()):
+        raise DatasetFormatError(
+            f"{source.yaml_file or source.root}: no YOLO label file for any image, but folder(s) {others} beside "
+            "images/: this dataset kind is not understood (it would read as detection with zero objects). Fix: "
+            "add 'masks_dir:' (semantic masks) or 'depth_scale:' (depth maps) to data.yaml, or pass task=... "
+            f"(one of {', '.join(TASKS)}) to read it as that task."
+        )
+
+
 def _detect_task(scans: dict[str, LabelScan]) -> str:
     """Task from the label field counts of every split."""
     counts: set[int] = set()
@@ -260,6 +292,8 @@ def _jobs(
     shard_index: int | None,
     num_shards: int | None,
     num_proc: int | None,
+    targets: dict[str, list[str]],
+    dense: DenseSpec | None,
 ) -> dict[str, list[ChunkJob]]:
     """Chunk jobs per split (``out_path`` is set by :func:`_run_jobs`)."""
     jobs: dict[str, list[ChunkJob]] = {}
@@ -291,6 +325,8 @@ def _jobs(
                     first_object_ids=first_ids[start:stop] if scan else None,
                     classes=split.classes[start:stop] if split.classes is not None else None,
                     kpt_shape=kpt_shape,
+                    targets=targets[name][start:stop] if dense else None,
+                    dense=dense,
                 )
             )
     return jobs
@@ -303,8 +339,22 @@ def _fingerprint(
     strict: bool,
     shard_index: int | None,
     num_shards: int | None,
+    targets: dict[str, list[str]],
 ) -> str:
-    """Cache key: options, metadata, and every image's and label file's identity (path, size, mtime)."""
+    """Cache key: options, metadata, and every image's, label's, mask's or depth map's identity (path, size, mtime)."""
     files = ((image, name) for split in source.splits.values() for image, name in zip(split.images, split.file_names))
-    extra = [[name, s.classes, scans[name].stats if name in scans else None] for name, s in source.splits.items()]
+    extra = [[name, s.classes, scans[name].stats if name in scans else None, _stats(targets.get(name, []))]
+             for name, s in source.splits.items()]
     return fingerprint([meta.to_json(), strict, shard_index, num_shards], files, extra)
+
+
+def _stats(paths: list[str]) -> list[tuple[str, int, int]]:
+    """``(path, size, mtime_ns)`` per file, ``-1`` size when missing."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append((path, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((path, -1, 0))
+    return out

@@ -27,11 +27,12 @@ from typing import Any
 import datasets
 
 from ..errors import DatasetFormatError
+from ..tasks import DATASET_TASKS
 
 __all__ = ["TASKS", "METADATA_KEY", "YoloMetadata", "attach_metadata", "read_metadata", "infer_task_from_features"]
 
 #: Tasks whose datasets this package converts.
-TASKS: tuple[str, ...] = ("detect", "segment", "pose", "obb", "classify")
+TASKS: tuple[str, ...] = DATASET_TASKS
 #: Marker key (and schema version) of the metadata JSON.
 METADATA_KEY = "yolo_transformers"
 _SCHEMA_VERSION = 1
@@ -93,6 +94,10 @@ def infer_task_from_features(features: datasets.Features) -> str:
     """
     if "label" in features and isinstance(features["label"], datasets.ClassLabel):
         return "classify"
+    if isinstance(features.get("annotation"), datasets.Image):
+        return "semantic"
+    if "depth_map" in features:
+        return "depth"
     objects = _objects_struct(features)
     if objects is None or "bbox" not in objects or "category" not in objects:
         raise DatasetFormatError(
@@ -142,9 +147,12 @@ def read_metadata(dataset: datasets.Dataset | datasets.DatasetDict) -> YoloMetad
     meta = YoloMetadata.from_json(getattr(image_id, "id", None)) or YoloMetadata.from_json(dataset.info.description)
     names = _class_names(features)
     if meta is None:
+        if names is None and "depth_map" in features:
+            names = ["depth"]  # Ultralytics' depth datasets name their one output "depth"
         if names is None:
             raise DatasetFormatError(
-                "dataset has no class names. Fix: make objects.category (or label) a datasets.ClassLabel."
+                "dataset has no class names. Fix: make objects.category (or label) a datasets.ClassLabel; a semantic "
+                "dataset (image + annotation) needs them in its YOLO metadata: load it with load_yolo_dataset."
             )
         meta = YoloMetadata(task=infer_task_from_features(features), names=names, source_format="unknown")
         if meta.task == "pose":

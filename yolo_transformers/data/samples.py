@@ -1,6 +1,8 @@
 """The dataset card's picture: a grid of sample images with their annotations drawn.
 
 Boxes (detect, pose), filled polygons (segment), rotated boxes (obb), keypoints (pose) and class names are drawn
+(semantic masks as a translucent class-colored overlay, ignored pixels left clear; depth maps as a near-red to
+far-blue overlay, invalid pixels left clear)
 with Pillow on copies scaled to a fixed cell size, so the PNG stays small whatever the image sizes. Only the sampled
 images are decoded. Samples are chosen deterministically (evenly spread over the split, annotated images first; one
 class after another for classification), so re-pushing the same data gives the same picture.
@@ -24,6 +26,8 @@ from typing import Any
 import datasets
 import numpy as np
 
+from ..tasks import TASK_SPECS
+from .dense import IGNORE_INDEX, decode_depth, decode_mask
 from .metadata import YoloMetadata, read_metadata
 
 __all__ = ["SAMPLES_FILENAME", "save_samples_grid", "sample_indices"]
@@ -88,6 +92,8 @@ def sample_indices(split: datasets.Dataset, meta: YoloMetadata, count: int) -> l
         for round_ in range(max((len(rows) for rows in per_class), default=0)):
             picked += [rows[round_] for rows in per_class if round_ < len(rows)]
         return picked[:count]
+    if TASK_SPECS[meta.task].dense_column:
+        return _spread(np.arange(len(split)), count)
     objects = table.select_columns(["objects"])[:]["objects"].combine_chunks()
     lengths = np.asarray(objects.field("category").value_lengths().fill_null(0).to_numpy())
     annotated = np.flatnonzero(lengths > 0)
@@ -167,6 +173,26 @@ def _draw_objects(image: Any, row: dict[str, Any], meta: YoloMetadata, scale: fl
     return out.convert("RGB")
 
 
+def _dense_overlay(image: Any, value: Any, meta: YoloMetadata) -> Any:
+    """Blend a semantic mask (class colors) or a depth map (red near → blue far) over ``image`` (same aspect)."""
+    from PIL import Image
+
+    if meta.task == "semantic":
+        ids = decode_mask(value["bytes"], "annotation")
+        palette = np.array([_color(c) for c in range(256)], dtype=np.uint8)
+        rgb = palette[np.clip(ids, 0, 255)]
+        alpha = np.where(ids == IGNORE_INDEX, 0, 150).astype(np.uint8)
+    else:
+        depth = decode_depth(value, float((meta.extra or {}).get("depth_scale", 1000)))
+        valid = depth > 0
+        lo, hi = (float(depth[valid].min()), float(depth[valid].max())) if valid.any() else (0.0, 1.0)
+        t = np.clip((depth - lo) / max(hi - lo, 1e-6), 0, 1)
+        rgb = np.stack([255 * (1 - t), 64 + 0 * t, 255 * t], axis=-1).astype(np.uint8)
+        alpha = np.where(valid, 170, 0).astype(np.uint8)
+    overlay = Image.fromarray(np.dstack([rgb, alpha]), "RGBA").resize(image.size, Image.NEAREST)
+    return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
+
+
 def _tile(row: dict[str, Any], data: bytes, meta: YoloMetadata, cell: int, font: Any) -> Any:
     """One image, scaled to fit ``cell`` × ``cell`` and annotated."""
     from PIL import Image, ImageOps
@@ -182,6 +208,9 @@ def _tile(row: dict[str, Any], data: bytes, meta: YoloMetadata, cell: int, font:
         label = int(row["label"])
         _label(ImageDraw.Draw(image), (0, 0), meta.names[label], _color(label), font, image.width)
         return image
+    column = TASK_SPECS[meta.task].dense_column
+    if column:
+        return _dense_overlay(image, row[column], meta) if row.get(column) is not None else image
     return _draw_objects(image, row, meta, scale, font)
 
 

@@ -14,6 +14,8 @@ import datasets
 import pyarrow as pa
 
 from ..errors import DatasetFormatError
+from ..tasks import TASK_SPECS
+from .dense import DenseSpec, read_target
 from .features import OBJECT_EXTRA_FIELD
 from .objects import row_to_object
 from .image_header import read_image_header
@@ -107,6 +109,8 @@ class ChunkJob:
         first_object_ids: Id of each image's first object (detection-like tasks).
         classes: Class index per image (classification).
         kpt_shape: ``(K, D)`` for pose.
+        targets: Mask or depth-map paths per image (semantic, depth).
+        dense: How those targets are read and checked (semantic, depth).
     """
 
     split: str
@@ -122,6 +126,8 @@ class ChunkJob:
     first_object_ids: list[int] | None = None
     classes: list[int] | None = None
     kpt_shape: tuple[int, int] | None = None
+    targets: list[str] | None = None
+    dense: DenseSpec | None = None
 
 
 @dataclass
@@ -173,7 +179,7 @@ def write_chunk(job: ChunkJob) -> ChunkResult:
                 continue
             writer.add(row)
             report.images[job.split] += 1
-            if job.task != "classify" and not row["objects"]["id"]:
+            if "objects" in row and not row["objects"]["id"]:
                 report.backgrounds[job.split] += 1
     return ChunkResult(out_path=job.out_path, num_rows=writer.num_rows, report=report)
 
@@ -209,6 +215,15 @@ def _convert_one(job: ChunkJob, i: int, image: str, report: ConversionReport) ->
     }
     if job.task == "classify":
         row["label"] = job.classes[i]
+        return row
+    if job.dense is not None:
+        try:
+            row[TASK_SPECS[job.task].dense_column] = read_target(job.dense, job.targets[i], (header.width, header.height))
+        except DatasetFormatError as exc:
+            if job.strict:
+                raise DatasetFormatError(f"{exc} (or pass strict=False to skip the image).") from None
+            report.add("bad_target", f"{exc}; image skipped")
+            return None
         return row
     objects = _objects(job, i, header.width, header.height, report)
     if objects is None:

@@ -5,6 +5,8 @@ Layout written (what ``yolo train data=<out>/data.yaml`` reads)::
     out/data.yaml                 train/val/test, names, kpt_shape/flip_idx (pose), task, kept extras
     out/images/<split>/<file_name>  the image bytes exactly as stored
     out/labels/<split>/<stem>.txt   one line per object, normalized, 8 decimals
+    out/masks/<split>/<mask file>   semantic: the ``annotation`` bytes as stored (``masks_dir: masks``)
+    out/depth/<split>/<stem>.png|npy  depth: the ``depth_map`` bytes as stored (``depth_scale`` kept)
 
 Classification writes ``out/<split>/<class_name>/<file_name>`` (the folder Ultralytics' ``data=`` takes) and a
 ``data.yaml`` that only this package reads (it keeps the class order). Split ``validation``/``valid`` is
@@ -25,6 +27,7 @@ import datasets
 import yaml
 
 from ..errors import DatasetFormatError
+from ..tasks import TASK_SPECS
 from .features import OBJECT_EXTRA_FIELD
 from .objects import object_to_row
 from .image_header import read_image_header
@@ -36,6 +39,8 @@ __all__ = ["to_yolo_folder"]
 logger = logging.getLogger(__name__)
 
 _SPLIT_FOLDERS = {"validation": "val", "valid": "val"}
+_MASKS_DIR = "masks"
+_TARGET_FOLDERS = {"semantic": _MASKS_DIR, "depth": "depth"}
 _BATCH = 128
 
 
@@ -121,18 +126,21 @@ def _data_yaml(task: str, folders: dict[str, str], fields: dict[str, Any]) -> di
         logger.warning("no validation split: data.yaml 'val' points at the train images")
         data["val"] = data["train"]
     ordered = {k: data.pop(k) for k in ("train", "val", "test") if k in data}
-    return {**ordered, **data, **fields}
+    dense = {"masks_dir": _MASKS_DIR} if task == "semantic" else {}
+    return {**ordered, **data, **fields, **dense}
 
 
 def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMetadata) -> None:
     """Write one split's images and labels, reading Arrow batches (no image decoding)."""
     seen: set[str] = set()
     clipped = 0
+    column = TASK_SPECS[meta.task].dense_column
     for batch in split.with_format("arrow").iter(batch_size=_BATCH):
-        rows = batch.drop_columns([c for c in batch.column_names if c == "image"]).to_pylist()
+        rows = batch.drop_columns([c for c in batch.column_names if c in {"image", column}]).to_pylist()
+        targets = batch.column(column).to_pylist() if column else [None] * len(rows)
         images = batch.column("image").combine_chunks()
         blobs, paths = images.field("bytes").to_pylist(), images.field("path").to_pylist()
-        for row, data, path in zip(rows, blobs, paths):
+        for row, data, path, dense in zip(rows, blobs, paths, targets):
             if data is None:
                 raise DatasetFormatError(
                     f"image {row.get('file_name') or path!r} in split {folder!r} has no bytes, only a path; images are "
@@ -144,6 +152,9 @@ def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMet
             seen.add(name)
             if meta.task == "classify":
                 target = inside(root, root / folder / class_folder(meta.names[row["label"]]) / name)
+            elif column:
+                _write_target(root, root / _TARGET_FOLDERS[meta.task] / folder, name, dense)
+                target = inside(root, root / "images" / folder / name)
             else:
                 target = inside(root, root / "images" / folder / name)
                 label = inside(root, root / "labels" / folder / (name.rsplit(".", 1)[0] + ".txt"))
@@ -155,6 +166,24 @@ def _write_split(split: datasets.Dataset, root: Path, folder: str, meta: YoloMet
             target.write_bytes(data)
     if clipped:
         logger.warning("%s: %d label value(s) outside [0, 1] were clipped", folder, clipped)
+
+
+def _write_target(root: Path, folder: Path, image_name: str, value: Any) -> None:
+    """Write a mask or depth map (bytes as stored) where Ultralytics looks for it: the image's stem in ``folder``.
+
+    ``Image`` values keep their file's suffix (``path``); raw bytes are ``.npy`` depth maps. A target stored by path
+    only is refused, like an image: the path comes from the dataset.
+    """
+    data = value.get("bytes") if isinstance(value, dict) else value
+    if data is None:
+        raise DatasetFormatError(f"{image_name}: no mask/depth map bytes in its row. Fix: embed the target's bytes.")
+    suffix = "npy"
+    if isinstance(value, dict):
+        suffix = str(value.get("path") or "x.png").rsplit(".", 1)[-1].lower()
+        suffix = suffix if suffix.isalnum() and suffix.isascii() else "png"
+    target = inside(root, folder / f"{image_name.rsplit('.', 1)[0]}.{suffix}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
 
 
 def _file_name(row: dict[str, Any], path: str | None, data: bytes) -> str:

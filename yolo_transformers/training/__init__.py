@@ -11,7 +11,7 @@ from ..lazy_exports import lazy_attributes
 
 __all__ = ["DetectionTransform", "collate_fn", "EndToEndLossSchedule", "coco_target", "evaluate", "record_metrics",
            "training_dataset", "train_transform_for", "collate_for", "AugmentedDetectionDataset", "YoloTrainer",
-           "UltralyticsRecipe", "fine_tune"]
+           "UltralyticsRecipe", "fine_tune", "TaskTransform", "evaluate_task"]
 
 __getattr__ = lazy_attributes(__name__, {
     "DetectionTransform": ".transforms", "collate_fn": ".transforms", "EndToEndLossSchedule": ".transforms",
@@ -19,4 +19,5 @@ __getattr__ = lazy_attributes(__name__, {
     "training_dataset": ".transforms", "train_transform_for": ".transforms", "collate_for": ".transforms",
     "AugmentedDetectionDataset": ".augmentation", "YoloTrainer": ".recipe", "UltralyticsRecipe": ".recipe",
     "fine_tune": ".fine_tune",
+    "TaskTransform": ".task_transform", "evaluate_task": ".task_evaluation",
 })

@@ -1,4 +1,8 @@
-"""``evaluate``: COCO box metrics of a YOLO detector on a ``datasets`` detection dataset.
+"""``evaluate``: Ultralytics-equal metrics of a YOLO model of any task on a ``datasets`` dataset.
+
+Detection is scored here, with pycocotools (below); every other task goes to
+:func:`yolo_transformers.training.task_evaluation.evaluate_task`, which feeds the model's predictions to Ultralytics'
+own validator of the task (box/mask/pose/rotated mAP, top-1/top-5, mIoU and pixel accuracy, depth metrics).
 
 The detector runs as Ultralytics' ``val`` runs it: every image letterboxed to the square ``image_size`` (Ultralytics
 ``rect=False``), confidence threshold 0.001, **multi-label** class-aware NMS at IoU 0.7 (every class scoring above
@@ -25,6 +29,7 @@ import torch
 import torchvision
 
 from .coco_metrics import CocoAccumulator, coco_metrics
+from .task_evaluation import evaluate_task
 from ..processing.letterbox import scale_boxes_to_original, to_rgb_array
 from ..processing.pixel_values import scaled_pixel_values
 from ..processing.rect_batches import boxes_to_original, place_in_batch, rect_batches
@@ -165,22 +170,24 @@ def evaluate(
     processor: Any = None,
     *,
     batch_size: int = 8,
-    conf_threshold: float = 0.001,
+    conf_threshold: float | None = None,
     iou_threshold: float = 0.7,
     max_det: int = 300,
     image_size: int | list[int] | None = None,
     split: str | None = None,
     rect: bool = False,
 ) -> dict[str, float]:
-    """COCO mAP50-95, mAP50, mAP75, precision and recall of a detector on a detection dataset.
+    """COCO mAP50-95, mAP50, mAP75, precision and recall of a detector on a detection dataset; Ultralytics' metrics
+    of any other task (see :func:`~yolo_transformers.training.task_evaluation.evaluate_task` for their names).
 
     Args:
-        model: A ``YoloForObjectDetection`` (evaluated in eval mode; its train/eval mode is restored after).
+        model: A ``YoloFor...`` model (evaluated in eval mode; its train/eval mode is restored after).
         dataset: A ``datasets.Dataset`` (or ``DatasetDict``, or YOLO ``data.yaml``/folder) with the Hub detection
             schema: ``image``, ``objects: {bbox (COCO x, y, w, h pixels), category}``.
         processor: The model's ``YoloImageProcessor``; default one built from ``model.config``.
         batch_size: Images per forward pass.
-        conf_threshold: Detections scoring at or below this are dropped (Ultralytics ``val`` default 0.001).
+        conf_threshold: Detections scoring at or below this are dropped (default: Ultralytics ``val``'s, 0.001; 0.01
+            for obb).
         iou_threshold: NMS IoU threshold (Ultralytics ``val`` default 0.7).
         max_det: Detections kept per image (Ultralytics' 300; also COCO's ``maxDets``).
         image_size: Letterbox size, default the processor's ``image_size``.
@@ -201,6 +208,10 @@ def evaluate(
     from ..auto import processor_for_config
 
     dataset = evaluation_split(dataset, split).with_format(None)
+    if model.config.task != "detect":
+        return evaluate_task(model, dataset, processor, batch_size=batch_size, conf_threshold=conf_threshold,
+                             iou_threshold=iou_threshold, max_det=max_det, image_size=image_size)
+    conf_threshold = 0.001 if conf_threshold is None else conf_threshold
     if "objects" not in dataset.column_names or "image" not in dataset.column_names:
         raise DatasetFormatError(
             "evaluate needs the detection schema (image, objects{bbox, category}), got columns "
@@ -235,8 +246,14 @@ def evaluate(
 
 
 def ultralytics_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
-    """Rename :func:`evaluate`'s keys to Ultralytics' columns (``metrics/mAP50-95(B)``, ...)."""
-    return {column: float(metrics[key]) for key, column in METRIC_KEYS.items() if key in metrics}
+    """Rename :func:`evaluate`'s keys to Ultralytics' columns (``metrics/mAP50-95(B)``, ``metrics/mIoU``, ...).
+
+    Detection's short keys map through :data:`METRIC_KEYS` (``mAP75`` has no Ultralytics column and is dropped);
+    other tasks' keys are Ultralytics' own and get the ``metrics/`` prefix back.
+    """
+    if any(key in METRIC_KEYS for key in metrics):
+        return {column: float(metrics[key]) for key, column in METRIC_KEYS.items() if key in metrics}
+    return {f"metrics/{key}": float(value) for key, value in metrics.items()}
 
 
 def record_metrics(model: Any, metrics: Mapping[str, float], *, dataset: str | None = None,

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import DatasetFormatError
 from .evaluation import evaluate, evaluation_split, record_metrics
+from ..tasks import TASK_SPECS
 from .transforms import EndToEndLossSchedule, collate_for, training_dataset
 
 __all__ = ["FineTuneResult", "fine_tune", "dataset_classes", "load_for_dataset", "check_classes"]
@@ -43,20 +44,18 @@ class FineTuneResult:
 
 
 def dataset_classes(dataset: Any) -> dict[int, str]:
-    """``{index: name}`` of a detection dataset's ``objects.category`` ``ClassLabel``.
+    """``{index: name}`` of a dataset's classes, for every task's schema.
+
+    Read from the ``ClassLabel`` of ``objects.category`` (detect, segment, pose, obb) or ``label`` (classify), else
+    from the YOLO metadata this package stores (semantic masks; depth's one output is ``depth``).
 
     Raises:
-        DatasetFormatError: The dataset has no ``objects.category`` class label.
+        DatasetFormatError: No class names can be found.
     """
+    from ..data.metadata import read_metadata
+
     split = next(iter(dataset.values())) if isinstance(dataset, Mapping) else dataset
-    try:
-        names = split.features["objects"]["category"].feature.names
-    except (AttributeError, KeyError, TypeError):
-        raise DatasetFormatError(
-            f"the dataset has no objects.category ClassLabel (columns {split.column_names}); load YOLO folders with "
-            "yolo_transformers.data.load_yolo_dataset or use the Hub detection schema."
-        ) from None
-    return dict(enumerate(names))
+    return dict(enumerate(read_metadata(split).names))
 
 
 def check_classes(model: Any, classes: Mapping[int, str], source: str) -> None:
@@ -153,7 +152,8 @@ def fine_tune(
         splits = list(dataset) if isinstance(dataset, Mapping) else "a single split"
         raise DatasetFormatError(f"fine_tune needs a dataset with a 'train' split, got {splits}.")
     train = dataset[next(name for name in _TRAIN_SPLITS if name in dataset)]
-    check_classes(model, dataset_classes(train), dataset_name or "the dataset")
+    if TASK_SPECS[model.config.task].has_classes:  # depth has one output, no classes
+        check_classes(model, dataset_classes(train), dataset_name or "the dataset")
     processor = processor or processor_for_config(model.config)
     output_dir = Path(output_dir)
     defaults = dict(
@@ -164,6 +164,10 @@ def fine_tune(
         dataloader_num_workers=0,
     )  # fmt: skip
     args = TrainingArguments(**{**defaults, **training_arguments})
+    if augment and model.config.task != "detect":
+        logger.info("Ultralytics' training augmentation is wired for 'detect' only: training %r letterboxed",
+                    model.config.task)
+        augment = False
     train_rows, augmentation_callbacks = training_dataset(model.config, train, image_size=image_size, augment=augment, seed=seed,
                                              processor=processor, hyperparameters=augmentation)  # fmt: skip
     options = dict(model=model, args=args, data_collator=collate_for(model.config), train_dataset=train_rows,

@@ -35,11 +35,10 @@ import torch
 from transformers import TrainerCallback
 
 from ..errors import DatasetFormatError, UnsupportedTaskError
+from .task_transform import TaskTransform, collate_task_batch
 
-__all__ = [
-    "DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule", "train_transform_for", "collate_for",
-    "training_dataset",
-]
+__all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule", "train_transform_for",
+           "collate_for", "training_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,48 +113,7 @@ def collate_fn(batch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         DatasetFormatError: The samples have different input sizes (letterbox them to one fixed ``image_size``:
             :class:`DetectionTransform` does).
     """
-    shapes = {tuple(sample["pixel_values"].shape) for sample in batch}
-    if len(shapes) > 1:
-        raise DatasetFormatError(
-            f"samples of one batch must share one input size, got {sorted(shapes)}; letterbox every image to the "
-            "same image_size (DetectionTransform, or processor(..., minimal_padding=False))."
-        )
-    collated: dict[str, Any] = {"pixel_values": torch.stack([torch.as_tensor(s["pixel_values"]) for s in batch])}
-    if "labels" in batch[0]:
-        collated["labels"] = [sample["labels"] for sample in batch]
-    return collated
-
-
-def train_transform_for(
-    config: Any, *, image_size: int | Sequence[int] | None = None, augment: bool = False, processor: Any = None
-) -> DetectionTransform:
-    """The ``Dataset.with_transform`` transform that trains a model of ``config``'s task (what ``yolo-hf train`` uses).
-
-    Args:
-        config: The model's ``YoloConfig``.
-        image_size: Training input size (square side or ``[height, width]``), default the processor's.
-        augment: Must be False: Ultralytics' augmentation (mosaic) needs the whole dataset, not one batch of rows;
-            :func:`training_dataset` builds it.
-        processor: The model's image processor, default one built from ``config``.
-
-    Raises:
-        UnsupportedTaskError: No training transform for the task yet (only ``detect``), or ``augment=True``.
-    """
-    if config.task != "detect":
-        raise UnsupportedTaskError(
-            f"no training transform for task {config.task!r} yet (only 'detect'); train this model with Ultralytics "
-            "(`yolo train`) and convert the result."
-        )
-    if augment:
-        raise UnsupportedTaskError(
-            "augment=True needs the whole dataset (mosaic draws other rows): use training_dataset(config, rows, "
-            "augment=True), or augment=False here for the letterbox-only transform."
-        )
-    if processor is None:
-        from ..auto import processor_for_config
-
-        processor = processor_for_config(config)
-    return DetectionTransform(processor, image_size=image_size)
+    return collate_task_batch(batch)
 
 
 def training_dataset(
@@ -178,27 +136,26 @@ def training_dataset(
         ``(dataset, callbacks)``: pass both to ``Trainer`` (``callbacks`` moves the augmentation's epoch).
 
     Raises:
-        UnsupportedTaskError: The task has no training transform yet.
+        UnsupportedTaskError: ``augment=True`` for a task other than ``detect``.
     """
     if not augment:
-        return rows.with_transform(train_transform_for(config, image_size=image_size, processor=processor)), []
-    train_transform_for(config, image_size=image_size, processor=processor)  # the task checks
+        metadata = None
+        if config.task != "detect":  # flip_idx, depth_scale, label_mapping travel in the dataset's metadata
+            from ..data.metadata import read_metadata
+
+            metadata = read_metadata(rows)
+        transform = train_transform_for(config, image_size=image_size, processor=processor, metadata=metadata)
+        return rows.with_transform(transform), []
+    if config.task != "detect":
+        raise UnsupportedTaskError(
+            f"augment=True: Ultralytics' training augmentation is wired for 'detect' only, not {config.task!r}. Fix: "
+            "pass augment=False (letterbox only; train_transform_for(..., fliplr=0.5) mirrors samples for this task)."
+        )
     from .augmentation import AugmentationSchedule, AugmentedDetectionDataset
 
     size = image_size or max(config.image_hw)
     dataset = AugmentedDetectionDataset(rows, int(size), hyperparameters=hyperparameters, seed=seed)
     return dataset, [AugmentationSchedule(dataset)]
-
-
-def collate_for(config: Any) -> Any:
-    """The ``data_collator`` for ``Trainer`` batches of a model of ``config``'s task.
-
-    Raises:
-        UnsupportedTaskError: No collate for the task yet (only ``detect``).
-    """
-    if config.task != "detect":
-        raise UnsupportedTaskError(f"no training collate for task {config.task!r} yet (only 'detect').")
-    return collate_fn
 
 
 class EndToEndLossSchedule(TrainerCallback):
@@ -228,3 +185,57 @@ class EndToEndLossSchedule(TrainerCallback):
 
         criterion = get_criterion(model)
         return criterion if hasattr(criterion, "update") else None
+
+
+def train_transform_for(
+    config: Any,
+    *,
+    image_size: int | Sequence[int] | None = None,
+    augment: bool = False,
+    processor: Any = None,
+    metadata: Any = None,
+    fliplr: float = 0.0,
+    seed: int | None = None,
+) -> Any:
+    """The ``Dataset.with_transform`` transform that feeds a model of ``config.task`` (every task).
+
+    Letterbox only (``augment=False``): detection rows go through :class:`DetectionTransform`, every other task
+    through :class:`~yolo_transformers.training.task_transform.TaskTransform` (which also takes ``fliplr``).
+
+    Args:
+        config: The model's ``YoloConfig``.
+        image_size: Training input size (default the config's).
+        augment: Ultralytics' training augmentation (mosaic, random perspective, HSV, ...).
+        processor: The model's image processor (default: built from ``config``).
+        metadata: The dataset's :class:`~yolo_transformers.data.metadata.YoloMetadata` (``flip_idx``,
+            ``depth_scale``, ``label_mapping``).
+        fliplr: Probability of a left-right mirror per sample, labels following (not for ``detect``, whose
+            augmentation is ``augment``).
+        seed: Seed of the flip draws.
+
+    Raises:
+        UnsupportedTaskError: ``augment=True``: Ultralytics' augmentation pipeline is not available for
+            ``config.task`` here (it is the detection training recipe's), or ``fliplr`` with ``detect``.
+    """
+    from ..image_processing_auto import processor_for_config
+
+    if augment:
+        raise UnsupportedTaskError(
+            "augment=True needs the whole dataset (mosaic draws other rows), not one batch of rows: use "
+            "training_dataset(config, rows, augment=True) for 'detect', or augment=False here (letterbox only; "
+            "fliplr= mirrors samples for the other tasks)."
+        )
+    processor = processor or processor_for_config(config)
+    if config.task == "classify" and image_size is not None:
+        processor = type(processor)(image_size=image_size, stride=processor.stride)
+    if config.task == "detect":
+        if fliplr:
+            raise UnsupportedTaskError("fliplr is not available for task 'detect' here. Fix: pass fliplr=0.")
+        return DetectionTransform(processor, image_size=image_size)
+    return TaskTransform(config, processor, image_size=image_size, metadata=metadata, fliplr=fliplr, seed=seed)
+
+
+def collate_for(config: Any) -> Any:
+    """``Trainer``'s ``data_collator`` for a model of ``config.task``: stacks images, keeps label dicts a list,
+    stacks tensor labels (classify ``(B,)``, semantic and depth ``(B, H, W)``)."""
+    return collate_task_batch
