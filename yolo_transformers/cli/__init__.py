@@ -17,7 +17,7 @@ from typing import Sequence
 
 __all__ = ["main", "build_parser"]
 
-_COMMAND_MODULES = ("convert", "push", "pull", "list", "dataset", "eval", "train")
+_COMMAND_MODULES = ("convert", "export", "push", "pull", "list", "dataset", "eval", "train")
 
 logger = logging.getLogger("yolo_transformers.cli")
 
