@@ -10,7 +10,15 @@ For each model (random weights, built from yaml; one ``TaskSpec`` per task in ``
     0.25; results at the original image sizes, as transformers' ``target_sizes`` convention asks),
 (c) the raw network forward alone (the network exactly as Ultralytics' predictor runs it: fused, channels-last on
     x86 CPUs, on the same input tensor), beside our model call alone,
+(d) the same as (b) with ``from_pretrained(folder, runtime="onnx")``: our verified ONNX export in ONNX Runtime,
+(e) the same with ``runtime="openvino"`` (float32; ``e-bf16``: ``precision="bf16"``, where the CPU has it),
+(f) Ultralytics' own exports through ``YOLO("model.onnx").predict`` (f-onnx) and ``YOLO("model_openvino_model")``
+    (f-openvino; Ultralytics leaves OpenVINO's default precision, which is bfloat16 on CPUs with AMX),
 and the load time of ``AutoModel*.from_pretrained(folder)`` against ``YOLO(pt)``.
+
+The runtimes run at the same thread count as torch (its default): ONNX Runtime's ``intra_op_num_threads`` and
+OpenVINO's ``INFERENCE_NUM_THREADS`` for ours; Ultralytics' ONNX Runtime and OpenVINO sessions use one thread per
+core by default, which is the same number here (check the printed counts on other machines).
 
 Threads: Ultralytics' predictor calls ``torch.set_num_threads(min(8, cpu_count - 1))`` for the whole process (1
 thread on a 2-core machine), while torch's default (what our library runs with) is one thread per physical core.
@@ -22,7 +30,8 @@ Tasks (``--tasks``, default all): detect (yolov8n, yolo11n, yolo26n), segment (y
 obb (yolo11n-obb), classify (yolo11n-cls), semantic (yolo26n-sem), depth (yolo26n-depth). ``--models`` overrides
 the model list (each yaml's task is read from its name suffix).
 
-Targets: (b)/(a) <= 1.0 at batch 1 and <= 0.9 at batch 8; our model call within 3% of (c); load ratio <= 1.0.
+Targets: (b)/(a) <= 1.0 at batch 1 and <= 0.9 at batch 8; our model call within 3% of (c); load ratio <= 1.0;
+(d)/(a) <= 0.7 and (e)/(a) <= 0.6 at batch 1; (d)/(f-onnx) <= 1.0 and (e)/(f-openvino) <= 1.0.
 The verdicts printed for (b)/(a) are for the same thread count.
 
 Run: ``python benchmarks/inference.py`` (``--help`` for options). Timings interleave the contenders and report
@@ -46,8 +55,11 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-TARGETS = {"end_to_end_b1": 1.0, "end_to_end_b8": 0.9, "model_call": 1.03, "load": 1.0}
+TARGETS = {"end_to_end_b1": 1.0, "end_to_end_b8": 0.9, "model_call": 1.03, "load": 1.0, "onnx_b1": 0.7,
+           "openvino_b1": 0.6, "vs_ultralytics_export": 1.0}
 THRESHOLD = 0.25  # Ultralytics' default predict confidence
+#: torch's default thread count, read before anything Ultralytics runs (its exporter and predictor change it).
+DEFAULT_THREADS = torch.get_num_threads()
 
 
 @dataclass(frozen=True)
@@ -126,8 +138,9 @@ def _images(batch: int) -> list[np.ndarray]:
     return [photos[i % len(photos)] for i in range(batch)]
 
 
-def _prepare(model_yaml: str, workdir: Path) -> tuple[Path, Path]:
-    """Save a random-weight checkpoint of ``model_yaml`` and its converted folder."""
+def _prepare(model_yaml: str, workdir: Path, runtimes: bool) -> tuple[Path, Path, dict[str, Path]]:
+    """Save a random-weight checkpoint of ``model_yaml``, its converted folder with our verified ONNX and OpenVINO
+    exports, and Ultralytics' own ONNX and OpenVINO exports of the checkpoint (``runtimes``)."""
     from ultralytics import YOLO
 
     from yolo_transformers.convert import convert_checkpoint
@@ -135,8 +148,13 @@ def _prepare(model_yaml: str, workdir: Path) -> tuple[Path, Path]:
     checkpoint = workdir / f"{Path(model_yaml).stem}-bench.pt"
     YOLO(model_yaml).save(str(checkpoint))
     folder = workdir / f"{Path(model_yaml).stem}-hf"
-    convert_checkpoint(checkpoint, folder, verify=False)
-    return checkpoint, folder
+    result = convert_checkpoint(checkpoint, folder, verify=False)
+    exports: dict[str, Path] = {}
+    if runtimes:
+        for runtime in ("onnx", "openvino"):
+            result.model.export(folder, format=runtime)  # verified against the PyTorch model on bus.jpg, zidane.jpg
+            exports[runtime] = Path(YOLO(str(checkpoint)).export(format=runtime, verbose=False))
+    return checkpoint, folder, exports
 
 
 def _load_times(checkpoint: Path, folder: Path, task: str, repeats: int) -> dict[str, float]:
@@ -154,7 +172,8 @@ def _load_times(checkpoint: Path, folder: Path, task: str, repeats: int) -> dict
 
 
 def _inference_times(
-    checkpoint: Path, folder: Path, task: str, batch: int, repeats: int, warmup: int
+    checkpoint: Path, folder: Path, task: str, batch: int, repeats: int, warmup: int, exports: dict[str, Path],
+    runtimes_only: bool = False,
 ) -> dict[str, float]:
     from transformers import AutoImageProcessor
     from ultralytics import YOLO
@@ -177,7 +196,8 @@ def _inference_times(
             return post_process(processor, outputs, sizes)
 
     pixel_values = processor(images=rgb, return_tensors="pt")["pixel_values"]
-    default_threads = torch.get_num_threads()
+    default_threads = DEFAULT_THREADS
+    torch.set_num_threads(default_threads)
     ultralytics_end_to_end()  # sets up the predictor, which sets the process's thread count
     ultralytics_threads = torch.get_num_threads()
     torch.set_num_threads(default_threads)
@@ -191,15 +211,78 @@ def _inference_times(
         with torch.inference_mode():
             return model(pixel_values=pixel_values)
 
-    times = _median_times(
-        {"a": ultralytics_end_to_end, "b": ours_end_to_end, "c": raw_forward, "model": our_model_call}, repeats, warmup
-    )
+    contenders = {"a": ultralytics_end_to_end, "b": ours_end_to_end}
+    if not runtimes_only:
+        contenders.update({"c": raw_forward, "model": our_model_call})
+    if exports:
+        contenders.update(_runtime_contenders(folder, task, bgr, rgb, sizes, exports, default_threads))
+        torch.set_num_threads(default_threads)  # the exported models' predictors set it again on their first call
+    times = _median_times(contenders, repeats, warmup)
+    if runtimes_only:
+        return times | {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
     own = _median_times({"a_own_threads": ultralytics_end_to_end}, repeats, warmup, threads=ultralytics_threads)
     return times | own | {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
 
 
+def _runtime_contenders(folder: Path, task: str, bgr: list, rgb: list, sizes: list, exports: dict[str, Path],
+                        threads: int) -> dict[str, Callable[[], object]]:
+    """(d), (e), e-bf16 and (f): our runtime models behind our processor, and Ultralytics' exports in YOLO.predict."""
+    from transformers import AutoImageProcessor
+    from ultralytics import YOLO
+
+    processor = AutoImageProcessor.from_pretrained(folder)
+    post_process = TASKS[task].post_process
+    auto_class = _auto_class(task)
+
+    def ours(model):
+        def run():
+            inputs = processor(images=rgb, return_tensors="pt")
+            return post_process(processor, model(**inputs), sizes)
+
+        return run
+
+    def theirs(path: Path):
+        yolo = YOLO(str(path), task=task)
+        return lambda: yolo.predict(bgr, verbose=False, device="cpu")
+
+    contenders = {
+        "d": ours(auto_class.from_pretrained(folder, runtime="onnx", num_threads=threads)),
+        "e": ours(auto_class.from_pretrained(folder, runtime="openvino", num_threads=threads)),
+        "e_bf16": ours(auto_class.from_pretrained(folder, runtime="openvino", num_threads=threads, precision="bf16")),
+        "f_onnx": theirs(exports["onnx"]),
+        "f_openvino": theirs(exports["openvino"]),
+    }
+    for run in (contenders["f_onnx"], contenders["f_openvino"]):
+        run()  # sets up each predictor (which sets the torch thread count; the caller restores it)
+    return contenders
+
+
+def _cpu_name() -> str:
+    """The CPU model as ``lscpu`` names it (``/proc/cpuinfo``), for the table's caption."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
 def _verdict(ratio: float, target: float) -> str:
     return "ok" if ratio <= target else "MISSED"
+
+
+def _runtime_row(name: str, task: str, batch: int, t: dict[str, float]) -> str:
+    """One row of the runtime table: ms per image of (a), (b), (d), (e), e-bf16, (f), then the target ratios."""
+    per_image = " | ".join(f"{1e3 * t[key] / batch:.1f}" for key in ("a", "b", "d", "e", "e_bf16", "f_onnx",
+                                                                       "f_openvino"))
+    ratios = []
+    for numerator, denominator, target in (("d", "a", "onnx_b1"), ("e", "a", "openvino_b1"),
+                                           ("d", "f_onnx", "vs_ultralytics_export"),
+                                           ("e", "f_openvino", "vs_ultralytics_export"),
+                                           ("e_bf16", "f_openvino", "vs_ultralytics_export")):
+        ratio = t[numerator] / t[denominator]
+        judged = batch == 1 or target == "vs_ultralytics_export"  # the (d)/(a), (e)/(a) targets are for batch 1
+        ratios.append(f"{ratio:.2f}" + (f" ({_verdict(ratio, TARGETS[target])})" if judged else ""))
+    return f"| {name} | {task} | {batch} | {per_image} | {' | '.join(ratios)} |"
 
 
 def main() -> None:
@@ -209,21 +292,33 @@ def main() -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no-runtimes", action="store_true", help="skip the ONNX / OpenVINO rows (d), (e), (f)")
+    parser.add_argument("--runtimes-only", action="store_true",
+                        help="time (a), (b) and the runtime rows only: no (c), model call, own-threads or load rows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     models = args.models or [model for task in args.tasks for model in TASKS[task].models]
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, CPU")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, CPU {_cpu_name()}")
     rows = ["| model | task | batch | (a) YOLO.predict ms/img | (b) ours ms/img | (b)/(a) same threads | "
             "(a) at Ultralytics' threads ms/img | (b)/(a) each at its own | (c) raw forward ms | "
             "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     load_rows = ["| model | task | YOLO(pt) ms | from_pretrained ms | ratio |", "|---|---|---|---|---|"]
+    runtime_rows = ["| model | task | batch | (a) YOLO.predict | (b) ours PyTorch | (d) ours ONNX Runtime | "
+                    "(e) ours OpenVINO f32 | ours OpenVINO bf16 | (f) Ultralytics ONNX | (f) Ultralytics OpenVINO | "
+                    "(d)/(a) | (e)/(a) | (d)/(f-onnx) | (e)/(f-openvino) | bf16/(f-openvino) |", "|---|---|---|" + "---|" * 12]
     with tempfile.TemporaryDirectory() as workdir:
         for model_yaml in models:
-            checkpoint, folder = _prepare(model_yaml, Path(workdir))
+            checkpoint, folder, exports = _prepare(model_yaml, Path(workdir), not args.no_runtimes)
             name, task = Path(model_yaml).stem, task_of(model_yaml)
             for batch in args.batches:
-                t = _inference_times(checkpoint, folder, task, batch, args.repeats, args.warmup)
+                t = _inference_times(checkpoint, folder, task, batch, args.repeats, args.warmup, exports,
+                                     args.runtimes_only)
+                if exports:
+                    runtime_rows.append(_runtime_row(name, task, batch, t))
+                    print(runtime_rows[-1], flush=True)
+                if args.runtimes_only:
+                    continue
                 ratio, own_ratio = t["b"] / t["a"], t["b"] / t["a_own_threads"]
                 target = TARGETS["end_to_end_b1" if batch == 1 else "end_to_end_b8"]
                 call_ratio = t["model"] / t["c"]
@@ -234,6 +329,8 @@ def main() -> None:
                     f"{1e3 * t['model']:.1f} | {call_ratio:.3f} ({_verdict(call_ratio, TARGETS['model_call'])}) |"
                 )
                 print(rows[-1], flush=True)
+            if args.runtimes_only:
+                continue
             loads = _load_times(checkpoint, folder, task, max(5, args.repeats // 2))
             load_ratio = loads["ours"] / loads["ultralytics"]
             load_rows.append(
@@ -242,6 +339,8 @@ def main() -> None:
             )
             print(load_rows[-1], flush=True)
     print("\n" + "\n".join(rows) + "\n\n" + "\n".join(load_rows))
+    if len(runtime_rows) > 2:
+        print("\nms per image, same thread count:\n\n" + "\n".join(runtime_rows))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from .modeling_yolo_obb import YoloForOrientedObjectDetection
 from .modeling_yolo_pose import YoloForPoseEstimation
 from .modeling_yolo_segmentation import YoloForInstanceSegmentation
 from .modeling_yolo_semantic import YoloForSemanticSegmentation
+from .runtime.model import YoloRuntimeModel
 from .tasks import TASK_SPECS, TASKS
 
 __all__ = ["register_auto_classes", "model_class_for_task", "processor_for_config", "ALL_MODEL_CLASSES"]
@@ -78,9 +79,9 @@ def register_auto_classes() -> None:
     for auto_name, classes in _classes_by_auto_class().items():
         getattr(transformers, auto_name).register(YoloConfig, classes if len(classes) > 1 else classes[0],
                                                   exist_ok=True)
-        if auto_name in _PIPELINE_NAME_TABLES:
+        if auto_name in _PIPELINE_NAME_TABLES:  # the ONNX/OpenVINO model (``runtime=``) serves every pipeline too
             register_pipeline_model_names(_PIPELINE_NAME_TABLES[auto_name], YoloConfig.model_type,
-                                          tuple(cls.__name__ for cls in classes))
+                                          (*(cls.__name__ for cls in classes), YoloRuntimeModel.__name__))
     for key, processor in ((YoloConfig, YoloImageProcessor), (_ClassificationProcessorKey,
                                                              YoloClassificationImageProcessor)):
         transformers.AutoImageProcessor.register(

@@ -203,13 +203,14 @@ def one_to_one_inference(head: torch.nn.Module, raw: Any) -> torch.Tensor:
     return head._inference(raw["one2one"])
 
 
-def configure_head(head: torch.nn.Module, *, end_to_end: bool | None = None) -> None:
+def configure_head(head: torch.nn.Module, *, end_to_end: bool | None = None, dynamic: bool = False) -> None:
     """Set Ultralytics' class-level head switches explicitly on this instance.
 
     Ultralytics keeps ``export``, ``format``, ``dynamic`` and anchor caches as class attributes that an export
-    elsewhere in the process may flip; pinning them per instance keeps our forward deterministic.
+    elsewhere in the process may flip; pinning them per instance keeps our forward deterministic. ``dynamic=True``
+    recomputes the anchors from the input size on every forward (so a traced ONNX graph keeps its image size dynamic).
     """
-    for name, value in (("export", False), ("format", None), ("dynamic", False)):
+    for name, value in (("export", False), ("format", None), ("dynamic", dynamic)):
         if hasattr(type(head), name):
             setattr(head, name, value)
     if hasattr(head, "shape"):

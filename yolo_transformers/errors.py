@@ -16,6 +16,9 @@ __all__ = [
     "HubError",
     "AuthenticationError",
     "HubConflictError",
+    "MissingExtraError",
+    "ExportError",
+    "ExportParityError",
 ]
 
 
@@ -69,3 +72,15 @@ class AuthenticationError(HubError):
 
 class HubConflictError(HubError):
     """The branch moved while a push was in flight (another push landed first); nothing was committed."""
+
+
+class MissingExtraError(YoloTransformersError, ImportError):
+    """An optional dependency (``onnx``, ``onnxruntime``, ``openvino``) is not installed; the message names the extra."""
+
+
+class ExportError(YoloTransformersError, ValueError):
+    """An ONNX/OpenVINO export or an exported graph is unusable (unknown format, missing or malformed graph file)."""
+
+
+class ExportParityError(ParityError):
+    """An exported graph's predictions differ from the PyTorch model's beyond the tolerance; nothing was written."""

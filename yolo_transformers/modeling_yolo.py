@@ -87,6 +87,7 @@ class YoloPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     #: Ultralytics task this class serves; checked against ``config.task``.
     task: str = ""
+    output_class: type[ModelOutput] = ModelOutput  #: what ``forward`` (and the ONNX/OpenVINO model) returns
 
     def __init__(self, config: YoloConfig) -> None:
         super().__init__(config)
@@ -136,7 +137,8 @@ class YoloPreTrainedModel(PreTrainedModel):
         """Load a converted model (folder or Hub repo id) from safetensors; nothing is unpickled.
 
         Unlike transformers' default, loading is strict: weights that are missing, unexpected or of the wrong
-        shape for the config raise :class:`WeightsError` instead of being silently re-initialised.
+        shape for the config raise :class:`WeightsError` instead of being silently re-initialised. With
+        ``runtime="onnx"`` or ``"openvino"`` the exported graph is loaded instead, as a :class:`YoloRuntimeModel`.
 
         Raises:
             CheckpointError: ``pretrained_model_name_or_path`` is an Ultralytics ``.pt`` (convert it first).
@@ -144,9 +146,23 @@ class YoloPreTrainedModel(PreTrainedModel):
             WeightsError: weights missing, truncated or not fitting the config.
             TaskMismatchError: the folder holds a model of another task.
         """
+        runtime = kwargs.pop("runtime", None)
+        if runtime is not None:  # the exported graph (see ``export``) instead of the PyTorch weights
+            from .runtime.model import load_runtime_model
+
+            return load_runtime_model(cls, pretrained_model_name_or_path, runtime, *args, **kwargs)
         from .network.loading import load_strictly
 
         return load_strictly(super().from_pretrained, cls, pretrained_model_name_or_path, *args, **kwargs)
+
+    def export(self, output_dir, format: str = "onnx", **kwargs):
+        """Write a verified ONNX graph (``onnx/model.onnx``, opset 17) or OpenVINO IR (``openvino/model.xml``) to
+        ``output_dir`` beside config, weights and processor (``kwargs``: see :func:`~yolo_transformers.runtime.export.
+        export_model`, which raises ``ExportParityError`` before writing a graph that predicts differently). Load it
+        back with ``from_pretrained(output_dir, runtime=format)``."""
+        from .runtime.export import export_model
+
+        return export_model(self, output_dir, format, **kwargs)
 
     def push_to_hub(
         self,
@@ -310,6 +326,7 @@ class YoloForObjectDetection(YoloPreTrainedModel):
     """
 
     task = "detect"
+    output_class = YoloObjectDetectionOutput
 
     def __init__(self, config: YoloConfig) -> None:
         super().__init__(config)

@@ -55,6 +55,7 @@ class YoloForImageClassification(YoloPreTrainedModel):
     """
 
     task = "classify"
+    output_class = YoloImageClassifierOutput
 
     def forward(
         self,

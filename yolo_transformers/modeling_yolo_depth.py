@@ -60,6 +60,7 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
     """
 
     task = "depth"
+    output_class = YoloDepthEstimatorOutput
 
     def forward(
         self,

@@ -69,6 +69,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
     """
 
     task = "obb"
+    output_class = YoloOrientedObjectDetectionOutput
 
     def __init__(self, config: YoloConfig) -> None:
         super().__init__(config)

@@ -72,6 +72,7 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
     """
 
     task = "pose"
+    output_class = YoloPoseEstimationOutput
 
     def __init__(self, config: YoloConfig) -> None:
         super().__init__(config)

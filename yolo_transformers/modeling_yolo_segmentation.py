@@ -72,6 +72,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
     """
 
     task = "segment"
+    output_class = YoloInstanceSegmentationOutput
 
     def __init__(self, config: YoloConfig) -> None:
         super().__init__(config)

@@ -59,6 +59,7 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
     """
 
     task = "semantic"
+    output_class = YoloSemanticSegmenterOutput
 
     def forward(
         self,

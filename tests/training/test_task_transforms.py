@@ -112,7 +112,7 @@ def test_refusals_name_the_task(tmp_path):
     source = make_yolo_dataset(tmp_path / "pose", "pose")
     meta = read_metadata(load_yolo_dataset(source, cache_dir=tmp_path / "c"))
     config = _config("pose", meta.names, meta.kpt_shape)
-    with pytest.raises(UnsupportedTaskError, match="augment=True: .* not available for task 'pose'"):
+    with pytest.raises(UnsupportedTaskError, match="augment=True for task 'pose'"):
         train_transform_for(config, augment=True)
     meta.flip_idx = None
     with pytest.raises(DatasetFormatError, match="fliplr > 0 on a pose dataset needs 'flip_idx'"):

@@ -324,6 +324,7 @@ def generate_model_card(
     datasets: str | Sequence[str] | None = None,
     license: str = "agpl-3.0",
     training_curves: bool | None = None,
+    runtimes: Sequence[str] = (),
 ) -> ModelCard:
     """Render the model card of a converted YOLO model.
 
@@ -336,6 +337,7 @@ def generate_model_card(
         license: License id for the metadata; Ultralytics weights, and anything converted from them, are AGPL-3.0.
         training_curves: Embed ``training_curves.png``; by default when ``config.train_results`` has per-epoch
             values, which is exactly when :func:`write_card_assets` writes the picture.
+        runtimes: Exported graphs the repo holds (``"onnx"``, ``"openvino"``): the card shows how to run them.
 
     Returns:
         A ``huggingface_hub.ModelCard``; ``str(card)`` is the README, ``card.data`` its metadata.
@@ -354,6 +356,7 @@ def generate_model_card(
         training_curves = has_training_curves(config.train_results)
     context = _context(config, model, repo_id or f"your-username/{stem}", model_id, data,
                        _dataset_label(config, _as_list(datasets)), training_curves)
+    context["runtimes"] = [runtime for runtime in ("onnx", "openvino") if runtime in runtimes]
     card = ModelCard(card_template(TEMPLATE_NAME).render(**context).lstrip())
     logger.debug("rendered model card for %s (%d characters)", model_id, len(str(card)))
     return card

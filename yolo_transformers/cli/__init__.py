@@ -20,7 +20,7 @@ from .parser import CommandParser, configure_logging, version_line
 
 __all__ = ["main", "build_parser"]
 
-_COMMAND_MODULES = ("convert", "push", "pull", "list", "dataset", "eval", "train")
+_COMMAND_MODULES = ("convert", "export", "push", "pull", "list", "dataset", "eval", "train")
 
 logger = logging.getLogger("yolo_transformers.cli")
 

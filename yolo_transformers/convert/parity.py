@@ -37,7 +37,9 @@ import torch
 from ..compat import preserved_process_state
 from ..errors import ParityError
 from ..tasks import TASK_SPECS
-from .parity_report import AT_LEAST, TOLERANCES, ImageParity, ParityReport, TaskImageParity, TaskParityReport
+from ..processing.result_comparison import TOLERANCES, TaskImageParity, compare_task_results
+from ..processing.result_comparison import task_results as our_task_results
+from .parity_report import ImageParity, ParityReport, TaskParityReport
 from .reference import (
     default_verification_images,
     load_reference_yolo,
@@ -52,10 +54,6 @@ __all__ = ["ImageParity", "ParityReport", "TaskImageParity", "TaskParityReport",
            "RAW_TOLERANCE", "RAW_ULPS"]
 
 logger = logging.getLogger(__name__)
-
-# The processor method post-processing each detection-like task.
-_POST_PROCESSING = {"segment": "post_process_instance_segmentation", "pose": "post_process_pose_estimation",
-                    "obb": "post_process_oriented_object_detection"}
 
 
 def _preserving_process_state(function: Callable) -> Callable:
@@ -137,103 +135,6 @@ def _our_detections(model, processor, image_bgr: np.ndarray, threshold: float) -
         "scores": detection["scores"].double().cpu().numpy(),
         "labels": detection["labels"].cpu().numpy().astype(np.int64),
     }
-
-
-def our_task_results(model: Any, processor: Any, image_bgr: np.ndarray, threshold: float | None = None
-                     ) -> dict[str, np.ndarray]:
-    """Our processor + model + post-processing on one image (given as BGR, fed as RGB), as plain arrays."""
-    spec = TASK_SPECS[model.config.task]
-    rgb = np.ascontiguousarray(image_bgr[..., ::-1])
-    inputs = processor(images=rgb, return_tensors="pt")
-    with torch.no_grad():
-        outputs = model(pixel_values=inputs["pixel_values"])
-    size = [rgb.shape[:2]]
-    if spec.parity == "probabilities":
-        return {"probs": outputs.logits.float().softmax(-1)[0].double().numpy()}
-    if spec.parity == "class_map":
-        return {"class_map": processor.post_process_semantic_segmentation(outputs, size)[0].numpy()}
-    if spec.parity == "depth":
-        return {"depth": processor.post_process_depth_estimation(outputs, size)[0]["predicted_depth"].double().numpy()}
-    result = getattr(processor, _POST_PROCESSING[spec.name])(outputs, threshold, size)[0]
-    out = {"scores": result["scores"].double().numpy(), "labels": result["labels"].numpy().astype(np.int64)}
-    if spec.detection_geometry == "corners":
-        out["corners"] = result["corners"].double().numpy().reshape(-1, 8)
-    else:
-        out["boxes"] = result["boxes"].double().numpy()
-    if "masks" in spec.detection_extras:
-        out["masks"] = result["masks"].numpy()
-    if "keypoints" in spec.detection_extras:
-        out["keypoints"] = result["keypoints"].double().numpy()
-    return out
-
-
-def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
-
-
-def _pair_differences(reference: dict, ours: dict, ref_index: int, our_index: int, geometry: str) -> dict[str, float]:
-    """Per-detection differences of one matched pair (names as in :data:`TOLERANCES`)."""
-    key = "max_corner_diff" if geometry == "corners" else "max_box_diff"
-    diffs = {key: float(np.abs(ours[geometry][our_index] - reference[geometry][ref_index]).max()),
-             "max_score_diff": float(abs(ours["scores"][our_index] - reference["scores"][ref_index]))}
-    if "masks" in reference:
-        diffs["min_mask_iou"] = _mask_iou(ours["masks"][our_index], reference["masks"][ref_index])
-    if "keypoints" in reference:
-        xy = ours["keypoints"][our_index][:, :2] - reference["keypoints"][ref_index][:, :2]
-        diffs["max_keypoint_diff"] = float(np.abs(xy).max()) if xy.size else 0.0
-    return diffs
-
-
-def _compare_detections(reference: dict, ours: dict, name: str) -> TaskImageParity:
-    """Pair each reference detection (by descending score) with our nearest unused detection of the same class.
-
-    Besides the worst difference of every measure, ``matched_fraction`` is the share of detections (of the larger
-    set) whose pair is within every per-detection tolerance of :data:`TOLERANCES`.
-    """
-    geometry = "corners" if "corners" in reference else "boxes"
-    unused = set(range(len(ours["scores"])))
-    labels_match = len(reference["scores"]) == len(ours["scores"])
-    pairs = []
-    for index in np.argsort(-reference["scores"], kind="stable"):
-        candidates = [j for j in unused if ours["labels"][j] == reference["labels"][index]]
-        if not candidates:
-            labels_match = False
-            continue
-        distances = [np.abs(ours[geometry][j] - reference[geometry][index]).max() for j in candidates]
-        best = candidates[int(np.argmin(distances))]
-        unused.discard(best)
-        pairs.append(_pair_differences(reference, ours, int(index), best, geometry))
-    worst = _pair_differences(reference, reference, 0, 0, geometry) if len(reference["scores"]) else {}
-    for diffs in pairs:
-        worst = {k: (min if k in AT_LEAST else max)(worst[k], v) for k, v in diffs.items()}
-    good = sum(TaskImageParity(name, 0, 0, True, diffs).passed(TOLERANCES) for diffs in pairs)
-    total = max(len(reference["scores"]), len(ours["scores"]))
-    worst["matched_fraction"] = good / total if total else 1.0
-    return TaskImageParity(name, len(reference["scores"]), len(ours["scores"]), labels_match, worst)
-
-
-def compare_task_results(reference: dict, ours: dict, task: str, name: str = "image") -> TaskImageParity:
-    """Measure how far our post-processed results are from Ultralytics' for one image."""
-    parity = TASK_SPECS[task].parity
-    if parity == "probabilities":
-        top_ref, top_our = np.argsort(-reference["probs"])[:5], np.argsort(-ours["probs"])[:5]
-        diff = float(np.abs(reference["probs"] - ours["probs"]).max())
-        count = len(reference["probs"])
-        same_top5 = bool((top_ref == top_our).all())
-        return TaskImageParity(name, count, len(ours["probs"]), same_top5, {"max_prob_diff": diff})
-    if parity == "class_map":
-        same = reference["class_map"].shape == ours["class_map"].shape
-        agreement = float((reference["class_map"] == ours["class_map"]).mean()) if same else 0.0
-        return TaskImageParity(name, reference["class_map"].size, ours["class_map"].size, same,
-                               {"pixel_agreement": agreement})
-    if parity == "depth":
-        same = reference["depth"].shape == ours["depth"].shape
-        scale = np.maximum(np.abs(reference["depth"]), 1e-6)
-        relative = np.abs(reference["depth"] - ours["depth"]) / scale if same else [1.0]
-        return TaskImageParity(name, reference["depth"].size, ours["depth"].size, same,
-                               {"max_depth_rel_diff": float(np.max(relative))})
-    return _compare_detections(reference, ours, name)
 
 
 def _raw_inputs(model: Any, processor: Any, images: list[np.ndarray]) -> list[torch.Tensor]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..processing.result_comparison import AT_LEAST, TOLERANCES, TaskImageParity
 from ..tasks import TASK_SPECS
 
 __all__ = ["ImageParity", "ParityReport", "TaskImageParity", "TaskParityReport", "TOLERANCES", "AT_LEAST"]
@@ -84,47 +85,6 @@ class ParityReport:
             )
         lines.append("PARITY OK" if self.passed else "PARITY FAILED")
         return "\n".join(lines)
-
-
-#: Default post-processing tolerances (names as in :attr:`TaskImageParity.metrics`).
-TOLERANCES = {
-    "max_box_diff": 0.5, "max_score_diff": 1e-3, "min_mask_iou": 0.99, "max_keypoint_diff": 0.5,
-    "max_corner_diff": 0.5, "max_prob_diff": 1e-4, "pixel_agreement": 0.999, "max_depth_rel_diff": 1e-4,
-}
-AT_LEAST = {"min_mask_iou", "pixel_agreement"}  # metrics that must be >= their tolerance (others <=)
-
-
-@dataclass
-class TaskImageParity:
-    """Post-processed results of one image compared with Ultralytics'.
-
-    Attributes:
-        image: File name or description of the image.
-        reference_count / our_count: Number of detections (or classes/pixels compared) from Ultralytics / from us.
-        labels_match: Same classes (detections), same top-5 (classification); always True for dense tasks.
-        metrics: Measured differences, e.g. ``max_box_diff`` (pixels), ``min_mask_iou``, ``max_prob_diff``.
-    """
-
-    image: str
-    reference_count: int
-    our_count: int
-    labels_match: bool
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    def passed(self, tolerances: dict[str, float]) -> bool:
-        """Whether counts, labels and every metric are within ``tolerances``."""
-        within = all(
-            (value >= tolerances[name]) if name in AT_LEAST else (value <= tolerances[name])
-            for name, value in self.metrics.items()
-            if name in tolerances
-        )
-        return self.reference_count == self.our_count and self.labels_match and within
-
-    def describe(self) -> str:
-        """One summary line."""
-        numbers = "; ".join(f"{name} {value:.4g}" for name, value in self.metrics.items())
-        return (f"{self.image}: ultralytics {self.reference_count}, ours {self.our_count}; labels "
-                f"{'equal' if self.labels_match else 'DIFFER'}; {numbers}")
 
 
 @dataclass

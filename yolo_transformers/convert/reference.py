@@ -17,29 +17,13 @@ import numpy as np
 import torch
 
 from ..compat import one_to_one_inference, predict_at_current_threads, yolo_for_network
+from ..processing.result_comparison import default_verification_images, read_image_bgr
 from ..tasks import TASK_SPECS
 
 __all__ = ["default_verification_images", "read_image_bgr", "load_reference_yolo", "ultralytics_detections",
            "reference_head_outputs", "ultralytics_task_results"]
 
 logger = logging.getLogger(__name__)
-
-
-def default_verification_images() -> list[Path]:
-    """The real photos Ultralytics ships (``bus.jpg``, ``zidane.jpg``)."""
-    from ultralytics.utils import ASSETS
-
-    return [p for p in (Path(ASSETS) / "bus.jpg", Path(ASSETS) / "zidane.jpg") if p.is_file()]
-
-
-def read_image_bgr(path: Path) -> np.ndarray:
-    """Read an image as Ultralytics does (OpenCV, BGR uint8)."""
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"{path}: not a readable image.")
-    return image
 
 
 def load_reference_yolo(checkpoint, trust: bool):

@@ -1,9 +1,10 @@
 """Turn a saved folder or a model object into the files of one commit (``.pt`` files go through the converter
 first, in :mod:`.upload`).
 
-The model files are ``config.json``, the safetensors weights (one file, or shards plus their index) and
-``preprocessor_config.json``. The model card (``README.md``) and its assets are produced only when the push will
-write the card (see :meth:`StagedModel.card_files`).
+The model files are ``config.json``, the safetensors weights (one file, or shards plus their index),
+``preprocessor_config.json`` and, when a folder holds them, the exported graphs (``onnx/model.onnx``,
+``openvino/model.xml`` + ``.bin`` written by ``yolo-hf export``). The model card (``README.md``) and its assets
+are produced only when the push will write the card (see :meth:`StagedModel.card_files`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..configuration_yolo import YoloConfig
 from ..errors import ConfigError, WeightsError
 from ..image_processing_auto import processor_for_config
+from ..runtime.backends import GRAPH_FILES
 
 if TYPE_CHECKING:
     from ..modeling_yolo import YoloPreTrainedModel
@@ -71,7 +73,8 @@ class StagedModel:
         folder = self.staging / "card"
         folder.mkdir(parents=True, exist_ok=True)
         files = {path.relative_to(folder).as_posix(): path for path in write_card_assets(self.config, folder)}
-        card = generate_model_card(self.config, repo_id=repo_id)
+        runtimes = [runtime for runtime, names in GRAPH_FILES.items() if all(name in self.files for name in names)]
+        card = generate_model_card(self.config, repo_id=repo_id, runtimes=runtimes)
         if extra_tags:
             card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *extra_tags]))
         card_path = folder / _CARD
@@ -124,6 +127,9 @@ def model_files(folder: Path) -> dict[str, Path]:
     files.update({path.name: path for path in weights})
     if (folder / _WEIGHTS_INDEX).is_file():
         files[_WEIGHTS_INDEX] = folder / _WEIGHTS_INDEX
+    for names in GRAPH_FILES.values():  # exported graphs travel with the folder, each complete or not at all
+        if all((folder / name).is_file() for name in names):
+            files.update({name: folder / name for name in names})
     return files
 
 

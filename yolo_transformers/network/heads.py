@@ -59,8 +59,14 @@ def run_anchor_head(head: nn.Module, features: list[torch.Tensor]) -> AnchorHead
 
 
 def pixel_scale(pixel_values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``(4,)`` tensor ``[width, height, width, height]`` of the network input, on ``like``'s device and dtype."""
+    """``(4,)`` tensor ``[width, height, width, height]`` of the network input, on ``like``'s device and dtype.
+
+    While ``torch.onnx.export`` traces the model the sizes are tensors: stacking them keeps an exported graph's image
+    size dynamic (``new_tensor`` would freeze the traced size into the graph).
+    """
     height, width = pixel_values.shape[-2:]
+    if torch.jit.is_tracing():
+        return torch.stack([width, height, width, height]).to(like)
     return like.new_tensor([width, height, width, height])
 
 

@@ -238,9 +238,9 @@ def train_transform_for(
 
     if augment:
         raise UnsupportedTaskError(
-            "augment=True needs the whole dataset (mosaic draws other rows), not one batch of rows: use "
-            "training_dataset(config, rows, augment=True) for 'detect', or augment=False here (letterbox only; "
-            "fliplr= mirrors samples for the other tasks)."
+            f"augment=True for task {config.task!r}: Ultralytics' augmentation needs the whole dataset (mosaic draws "
+            "other rows), not one batch of rows. Fix: training_dataset(config, rows, augment=True) (detect only), or "
+            "augment=False here (letterbox only; fliplr= mirrors samples for the other tasks)."
         )
     processor = processor or processor_for_config(config)
     if config.task == "classify" and image_size is not None:
