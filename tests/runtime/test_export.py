@@ -160,7 +160,7 @@ def test_evaluate_takes_the_runtime_model(exported, task_source, shapes_dataset)
     from yolo_transformers.data import load_yolo_dataset
 
     model, processor, _, _ = task_source("detect")
-    validation = load_yolo_dataset(shapes_dataset)["val"].select(range(8))
+    validation = load_yolo_dataset(shapes_dataset)["validation"].select(range(8))
     runtime_model = AutoModelForObjectDetection.from_pretrained(exported("detect", "onnx"), runtime="onnx")
     theirs = evaluate(model, validation, processor)
     ours = evaluate(runtime_model, validation, processor)
