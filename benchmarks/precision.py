@@ -145,7 +145,7 @@ def main() -> None:
 
     threads = torch.get_num_threads()
     dataset = shapes_dataset_dir()
-    validation = load_yolo_dataset(dataset)["val"]
+    validation = load_yolo_dataset(dataset)["validation"]
     train_images = sorted((dataset / "images" / "train").glob("*.png"))[:32]
     with tempfile.TemporaryDirectory() as workdir:
         tiny = Path(workdir) / "tiny" / "hf"
