@@ -18,12 +18,8 @@ SIZE = 64
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
+def _one_thread(one_torch_thread):
     """Tiny 64-px networks: one intra-op thread is fastest and immune to other processes' load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _model(model_yaml: str, task: str, nc: int = 2, **extra):
