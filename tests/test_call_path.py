@@ -5,7 +5,7 @@ one module into another must point down :data:`LAYERS` (the table of ``ARCHITECT
 passes through must form no cycle: once control has gone from a module into another, the other never calls back
 into it (no back and forth between siblings such as the parity modules the old layout had).
 
-Five calls still climb, each a callback rather than an import, listed in :data:`KNOWN_UPWARD_CALLS` so that any new
+Four calls still climb, each a callback rather than an import, listed in :data:`KNOWN_UPWARD_CALLS` so that any new
 one fails here; removing them is tracked in the layout issue.
 """
 
@@ -39,14 +39,12 @@ LAYERS = {
 }
 
 
-#: Calls that point up today. The processing mixins call ``self._select``/``self._input_sizes`` of the processor
-#: class they are mixed into; the pipeline's mixed-batch tensor subclass (``processing.batching``) runs its
+#: Calls that point up today. The pipeline's mixed-batch tensor subclass (``processing.batching``) runs its
 #: ``__torch_function__`` inside the network's head; ``network.loading`` constructs the model class it is given;
 #: ``processing.result_comparison`` runs the processor and model it is given.
 KNOWN_UPWARD_CALLS = {
     (f"{PACKAGE}.processing.result_comparison", f"{PACKAGE}.image_processing_yolo"),
     (f"{PACKAGE}.processing.result_comparison", f"{PACKAGE}.modeling_yolo_segmentation"),
-    (f"{PACKAGE}.processing.postprocess_segmentation", f"{PACKAGE}.image_processing_yolo"),
     (f"{PACKAGE}.network.heads", f"{PACKAGE}.processing.batching"),
     (f"{PACKAGE}.network.loading", f"{PACKAGE}.modeling_yolo"),
 }

@@ -18,11 +18,13 @@ from .postprocess_dense import DensePostProcessing
 from .postprocess_segmentation import InstanceSegmentationPostProcessing
 from .postprocess_obb import OrientedDetectionPostProcessing
 from .postprocess_pose import PosePostProcessing
+from .selection import DetectionSelection
 
 __all__ = ["TaskPostProcessingMixin"]
 
 
 class TaskPostProcessingMixin(
-    InstanceSegmentationPostProcessing, DensePostProcessing, PosePostProcessing, OrientedDetectionPostProcessing
+    InstanceSegmentationPostProcessing, DensePostProcessing, PosePostProcessing, OrientedDetectionPostProcessing,
+    DetectionSelection,
 ):
     """Every task-specific ``post_process_*`` method; mixed into :class:`~yolo_transformers.YoloImageProcessor`."""

@@ -1,0 +1,125 @@
+"""Where a detection-type processor's settings turn into shapes and kept detections: the letterbox shape and
+geometry of a batch, the network input size of raw outputs, and the choice between NMS and end-to-end top-k.
+
+:class:`DetectionSelection` holds these methods so that every ``post_process_*`` mixin (one module per task) and
+:class:`~yolo_transformers.YoloImageProcessor` itself call down into this layer, never up into the processor class.
+It reads the processor's settings (``image_size``, ``stride``, ``minimal_padding``, ``scale_fill``,
+``conf_threshold``, ``iou_threshold``, ``max_det``, ``agnostic_nms``, ``end_to_end``) from ``self``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from .geometry import size_pairs, stretch_geometry
+from .letterbox import LetterboxGeometry, compute_letterbox, network_input_shape
+from .nms import KeptDetections, end_to_end_topk, non_max_suppression
+
+__all__ = ["DetectionSelection"]
+
+logger = logging.getLogger(__name__)
+
+SizeLike = Sequence[int] | torch.Tensor
+
+
+class DetectionSelection:
+    """Letterbox and selection methods shared by :class:`~yolo_transformers.YoloImageProcessor` and its task mixins."""
+
+    def letterbox_shape(self, image_size: int | Sequence[int] | None = None) -> tuple[int, int]:
+        """Return the ``(height, width)`` letterbox target in pixels (``image_size`` rounded up to the stride)."""
+        requested = self.image_size if image_size is None else image_size
+        shape = network_input_shape(requested, self.stride)
+        if shape != network_input_shape(requested, 1):
+            logger.warning("image_size=%s is not a multiple of stride %d, using %s", requested, self.stride, shape)
+        return shape
+
+    def letterbox_geometry(
+        self,
+        original_sizes: Sequence[SizeLike] | torch.Tensor,
+        image_size: int | Sequence[int] | None = None,
+        minimal_padding: bool | None = None,
+    ) -> list[LetterboxGeometry]:
+        """Letterbox geometry of a batch, with the batching rule preprocessing uses.
+
+        Minimal (stride-multiple) padding applies only when ``minimal_padding`` is on and every image of the
+        batch has the same size; otherwise every image is padded to the full letterbox shape.
+
+        Args:
+            original_sizes: ``(B, 2)`` ``(height, width)`` of the original images in pixels.
+            image_size: Override of ``self.image_size``.
+            minimal_padding: Override of ``self.minimal_padding``.
+
+        Returns:
+            One :class:`LetterboxGeometry` per image.
+        """
+        sizes = size_pairs(original_sizes, len(original_sizes), "sizes")
+        minimal = self.minimal_padding if minimal_padding is None else minimal_padding
+        auto = minimal and len(set(sizes)) == 1
+        shape = self.letterbox_shape(image_size)
+        if self.scale_fill:
+            return [stretch_geometry(size, shape) for size in sizes]
+        return [compute_letterbox(size, shape, self.stride, auto) for size in sizes]
+
+    def select_detections(
+        self,
+        scores: torch.Tensor,
+        boxes: torch.Tensor,
+        threshold: float | None = None,
+        iou_threshold: float | None = None,
+        max_det: int | None = None,
+        agnostic_nms: bool | None = None,
+        end_to_end: bool | None = None,
+    ) -> list[KeptDetections]:
+        """Pick detections (NMS or end-to-end top-k) and return kept anchor indices, for task heads to reuse.
+
+        Args:
+            scores: ``(B, A, C)`` class probabilities (after sigmoid).
+            boxes: ``(B, A, 4)`` ``(x1, y1, x2, y2)`` network-input pixels (unused by end-to-end selection).
+            threshold, iou_threshold, max_det, agnostic_nms, end_to_end: Overrides of the processor's settings.
+
+        Returns:
+            One :class:`KeptDetections` (anchor ``indices``, ``scores``, ``labels``) per image; gather boxes,
+            mask coefficients, keypoints, ... with ``indices``.
+        """
+        return self._select(scores, boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+
+    def _select(
+        self,
+        scores: torch.Tensor,
+        boxes: torch.Tensor,
+        threshold: float | None,
+        iou_threshold: float | None,
+        max_det: int | None,
+        agnostic_nms: bool | None,
+        end_to_end: bool | None,
+        nms: Callable[..., list[KeptDetections]] = non_max_suppression,
+    ) -> list[KeptDetections]:
+        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k."""
+        conf = self.conf_threshold if threshold is None else float(threshold)
+        limit = self.max_det if max_det is None else int(max_det)
+        agnostic = self.agnostic_nms if agnostic_nms is None else bool(agnostic_nms)
+        if self.end_to_end if end_to_end is None else end_to_end:
+            return end_to_end_topk(scores, conf, limit, agnostic)
+        iou = self.iou_threshold if iou_threshold is None else float(iou_threshold)
+        return nms(scores, boxes, conf, iou, limit, agnostic)
+
+    def _input_sizes(
+        self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None,
+        outputs: Any = None,
+    ) -> list[tuple[int, int]]:
+        """Network input ``(height, width)`` per image: given, reported by the model (``outputs.input_size``, for
+        a batch letterboxed to one shared shape by a pipeline's collate), derived from original sizes, or the full
+        shape."""
+        reported = outputs.get("input_size") if isinstance(outputs, Mapping) else getattr(outputs, "input_size", None)
+        if input_size is None and reported is not None:
+            input_size = [int(v) for v in torch.as_tensor(reported).reshape(-1, 2)[0]]
+        if input_size is not None:
+            height, width = (int(s) for s in input_size)
+            return [(height, width)] * batch
+        if originals is not None:
+            return [g.input_size for g in self.letterbox_geometry(originals)]
+        return [self.letterbox_shape()] * batch
