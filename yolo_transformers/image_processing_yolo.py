@@ -31,7 +31,7 @@ from .processing.letterbox import (
     to_rgb_array,
 )
 from .processing.batching import letterboxed
-from .processing.geometry import cxcywh_to_xyxy, output_field, size_pairs
+from .processing.geometry import cxcywh_to_xyxy
 from .processing.nms import KeptDetections
 from .processing.pixel_values import as_return_type, scaled_pixel_values
 from .processing.postprocess_obb import is_oriented_output, oriented_as_axis_aligned
@@ -267,18 +267,14 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
                 for result, (height, width) in zip(results, self._input_sizes(len(results), None, input_size, outputs)):
                     result["boxes"] = result["boxes"] / result["boxes"].new_tensor([width, height, width, height])
             return results
-        logits = output_field(outputs, "logits", _EXPECTED).float()
-        pred_boxes = output_field(outputs, "pred_boxes", _EXPECTED).float()
-        batch = logits.shape[0]
-        originals = None if target_sizes is None else size_pairs(target_sizes, batch, "target sizes")
-        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
-        boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
-        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        selected = self._decode_and_select(outputs, _EXPECTED, threshold, target_sizes, input_size, iou_threshold,
+                                           max_det, agnostic_nms, end_to_end)
         results = []
-        for i, det in enumerate(kept):
-            if originals is None:  # relative to the input; NMS ran in pixels (IoU does not change with the scale)
-                det_boxes = cxcywh_to_xyxy(pred_boxes[i : i + 1, det.indices], [(1, 1)])[0]
+        for i, det in enumerate(selected.kept):
+            if selected.originals is None:  # relative to the input; NMS ran in pixels (IoU is scale-invariant)
+                det_boxes = cxcywh_to_xyxy(selected.pred_boxes[i : i + 1, det.indices], [(1, 1)])[0]
             else:
-                det_boxes = scale_boxes_to_original(boxes[i][det.indices], input_sizes[i], originals[i])
+                det_boxes = scale_boxes_to_original(selected.boxes[i][det.indices], selected.input_sizes[i],
+                                                    selected.originals[i])
             results.append({"scores": det.scores, "labels": det.labels, "boxes": det_boxes})
         return results

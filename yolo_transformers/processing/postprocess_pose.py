@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .geometry import cxcywh_to_xyxy, output_field, scale_points_to_original, size_pairs
+from .geometry import output_field, scale_points_to_original
 from .letterbox import scale_boxes_to_original
 from .task_method import task_method
 
@@ -53,14 +53,10 @@ class PosePostProcessing:
             when ``D == 3``, the visibility probability.
         """
         expected = "pose outputs (logits, pred_boxes, pred_keypoints)"
-        logits = output_field(outputs, "logits", expected).float()
-        pred_boxes = output_field(outputs, "pred_boxes", expected).float()
+        selected = self._decode_and_select(outputs, expected, threshold, target_sizes, input_size, iou_threshold,
+                                           max_det, agnostic_nms, end_to_end)
         keypoints = output_field(outputs, "pred_keypoints", expected).float()
-        batch = logits.shape[0]
-        originals = None if target_sizes is None else size_pairs(target_sizes, batch)
-        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
-        boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
-        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        boxes, input_sizes, originals, kept = selected.boxes, selected.input_sizes, selected.originals, selected.kept
         results = []
         for i, det in enumerate(kept):
             height, width = input_sizes[i]

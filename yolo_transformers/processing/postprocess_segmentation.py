@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .geometry import cxcywh_to_xyxy, output_field, size_pairs
+from .geometry import output_field
 from .letterbox import scale_boxes_to_original
 from .task_method import task_method
 
@@ -121,15 +121,11 @@ class InstanceSegmentationPostProcessing:
         """
         if kwargs:
             logger.debug("post_process_instance_segmentation ignores %s", sorted(kwargs))
-        logits = output_field(outputs, "logits", _EXPECTED).float()
-        pred_boxes = output_field(outputs, "pred_boxes", _EXPECTED).float()
+        selected = self._decode_and_select(outputs, _EXPECTED, threshold, target_sizes, input_size, iou_threshold,
+                                           max_det, agnostic_nms, end_to_end)
         coefficients = output_field(outputs, "mask_coefficients", _EXPECTED).float()
         prototypes = output_field(outputs, "proto_masks", _EXPECTED).float()
-        batch = logits.shape[0]
-        originals = None if target_sizes is None else size_pairs(target_sizes, batch)
-        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
-        boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
-        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        boxes, input_sizes, originals, kept = selected.boxes, selected.input_sizes, selected.originals, selected.kept
         results = []
         for i, det in enumerate(kept):
             det_boxes = boxes[i][det.indices]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .geometry import size_pairs, stretch_geometry
+from .geometry import cxcywh_to_xyxy, output_field, size_pairs, stretch_geometry
 from .letterbox import LetterboxGeometry, compute_letterbox, network_input_shape
 from .nms import KeptDetections, end_to_end_topk, non_max_suppression
 
@@ -24,6 +25,25 @@ __all__ = ["DetectionSelection"]
 logger = logging.getLogger(__name__)
 
 SizeLike = Sequence[int] | torch.Tensor
+
+
+@dataclass
+class SelectedBoxes:
+    """Raw box outputs decoded and selected, what every box-type ``post_process_*`` starts from.
+
+    Attributes:
+        pred_boxes: ``(B, A, 4)`` float32 normalised ``(cx, cy, w, h)`` as the model returned them.
+        boxes: ``(B, A, 4)`` ``(x1, y1, x2, y2)`` in network-input pixels.
+        input_sizes: Network input ``(height, width)`` per image.
+        originals: ``(height, width)`` of the original images, or None without ``target_sizes``.
+        kept: One :class:`KeptDetections` per image.
+    """
+
+    pred_boxes: torch.Tensor
+    boxes: torch.Tensor
+    input_sizes: list[tuple[int, int]]
+    originals: list[tuple[int, int]] | None
+    kept: list[KeptDetections]
 
 
 class DetectionSelection:
@@ -123,3 +143,17 @@ class DetectionSelection:
         if originals is not None:
             return [g.input_size for g in self.letterbox_geometry(originals)]
         return [self.letterbox_shape()] * batch
+
+    def _decode_and_select(
+        self, outputs: Any, expected: str, threshold: float | None, target_sizes: Any, input_size: Sequence[int] | None,
+        iou_threshold: float | None, max_det: int | None, agnostic_nms: bool | None, end_to_end: bool | None,
+    ) -> SelectedBoxes:
+        """Read ``logits``/``pred_boxes`` of ``outputs``, put the boxes in input pixels and select detections."""
+        logits = output_field(outputs, "logits", expected).float()
+        pred_boxes = output_field(outputs, "pred_boxes", expected).float()
+        batch = logits.shape[0]
+        originals = None if target_sizes is None else size_pairs(target_sizes, batch)
+        input_sizes = self._input_sizes(batch, originals, input_size, outputs)
+        boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
+        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        return SelectedBoxes(pred_boxes, boxes, input_sizes, originals, kept)
