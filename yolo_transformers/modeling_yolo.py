@@ -26,6 +26,7 @@ from .network.bias_priors import BIAS_PRIOR, attach_bias_priors
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
 from .loss.yolo_loss import task_loss
+from .modeling_loading import StrictLoadingMixin
 
 __all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetectionOutput"]
 
@@ -75,8 +76,9 @@ class YoloObjectDetectionOutput(ModelOutput):
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
-class YoloPreTrainedModel(PreTrainedModel):
-    """Base class of YOLO models: holds the Ultralytics network in ``self.model``."""
+class YoloPreTrainedModel(StrictLoadingMixin, PreTrainedModel):
+    """Base class of YOLO models: holds the Ultralytics network in ``self.model``; ``from_pretrained`` is
+    :class:`~yolo_transformers.modeling_loading.StrictLoadingMixin`'s."""
 
     config_class = YoloConfig
     config: YoloConfig
@@ -131,30 +133,7 @@ class YoloPreTrainedModel(PreTrainedModel):
             init.ones_(module.running_var)
             init.zeros_(module.num_batches_tracked)
 
-    # ------------------------------------------------------------------ loading
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        """Load a converted model (folder or Hub repo id) from safetensors; nothing is unpickled.
-
-        Unlike transformers' default, loading is strict: weights that are missing, unexpected or of the wrong
-        shape for the config raise :class:`WeightsError` instead of being silently re-initialised. With
-        ``runtime="onnx"`` or ``"openvino"`` the exported graph is loaded instead, as a :class:`YoloRuntimeModel`.
-
-        Raises:
-            CheckpointError: ``pretrained_model_name_or_path`` is an Ultralytics ``.pt`` (convert it first).
-            ConfigError: ``config.json`` is malformed.
-            WeightsError: weights missing, truncated or not fitting the config.
-            TaskMismatchError: the folder holds a model of another task.
-        """
-        runtime = kwargs.pop("runtime", None)
-        if runtime is not None:  # the exported graph (see ``export``) instead of the PyTorch weights
-            from .runtime.model import load_runtime_model
-
-            return load_runtime_model(cls, pretrained_model_name_or_path, runtime, *args, **kwargs)
-        from .network.loading import load_strictly
-
-        return load_strictly(super().from_pretrained, cls, pretrained_model_name_or_path, *args, **kwargs)
-
+    # ------------------------------------------------------------------ export, the Hub (from_pretrained: modeling_loading)
     def export(self, output_dir, format: str = "onnx", **kwargs):
         """Write a verified ONNX graph (``onnx/model.onnx``, opset 17) or OpenVINO IR (``openvino/model.xml``) to
         ``output_dir`` beside config, weights and processor (``kwargs``: see :func:`~yolo_transformers.runtime.export.

@@ -37,6 +37,8 @@ class TaskSpec:
         has_classes: Whether the head predicts classes (every task but depth).
         dense_column: For per-pixel tasks, the dataset column holding the target map (``annotation``: the class-index
             mask, the Hub's scene_parse_150 convention; ``depth_map``: metric depth), else None.
+        post_processing: The image processor's method that turns the model's outputs into results
+            (``post_process_object_detection``...), as pipelines and the parity checks call it.
     """
 
     name: str
@@ -54,6 +56,7 @@ class TaskSpec:
     detection_extras: tuple[str, ...] = ()
     has_classes: bool = True
     dense_column: str | None = None
+    post_processing: str = "post_process_object_detection"
 
 
 _LETTERBOX = "YoloImageProcessor"
@@ -68,24 +71,29 @@ TASK_SPECS: dict[str, TaskSpec] = {
         TaskSpec("segment", "SegmentationModel", "YoloForInstanceSegmentation", _LETTERBOX, "letterbox",
                  ("AutoModel", "AutoModelForInstanceSegmentation", "AutoModelForImageSegmentation"),
                  "image-segmentation", "instance segmentation model", "instance segmentation",
-                 ("instance-segmentation",), detection_extras=("masks",)),
+                 ("instance-segmentation",), detection_extras=("masks",),
+                 post_processing="post_process_instance_segmentation"),
         TaskSpec("semantic", "SemanticSegmentationModel", "YoloForSemanticSegmentation", _LETTERBOX, "letterbox",
                  ("AutoModel", "AutoModelForSemanticSegmentation", "AutoModelForImageSegmentation"),
                  "image-segmentation", "semantic segmentation model", "semantic segmentation",
-                 ("semantic-segmentation",), parity="class_map", dense_column="annotation"),
+                 ("semantic-segmentation",), parity="class_map", dense_column="annotation",
+                 post_processing="post_process_semantic_segmentation"),
         TaskSpec("depth", "DepthModel", "YoloForDepthEstimation", _LETTERBOX, "stretch",
                  ("AutoModel", "AutoModelForDepthEstimation"), "depth-estimation", "depth estimation model",
-                 "depth estimation", parity="depth", has_classes=False, dense_column="depth_map"),
+                 "depth estimation", parity="depth", has_classes=False, dense_column="depth_map",
+                 post_processing="post_process_depth_estimation"),
         TaskSpec("pose", "PoseModel", "YoloForPoseEstimation", _LETTERBOX, "letterbox", ("AutoModel",),
                  "keypoint-detection", "pose estimation (keypoint) model", "pose estimation (keypoints)",
-                 detection_extras=("keypoints",)),
+                 detection_extras=("keypoints",), post_processing="post_process_pose_estimation"),
         TaskSpec("obb", "OBBModel", "YoloForOrientedObjectDetection", _LETTERBOX, "letterbox",
                  ("AutoModel", "AutoModelForObjectDetection"), "object-detection", "oriented bounding box detector",
-                 "oriented bounding box detection", detection_geometry="corners"),
+                 "oriented bounding box detection", detection_geometry="corners",
+                 post_processing="post_process_oriented_object_detection"),
         TaskSpec("classify", "ClassificationModel", "YoloForImageClassification",
                  "YoloClassificationImageProcessor", "center_crop",
                  ("AutoModel", "AutoModelForImageClassification"), "image-classification", "image classifier",
-                 "image classification", ("multi-class-image-classification",), parity="probabilities"),
+                 "image classification", ("multi-class-image-classification",), parity="probabilities",
+                 post_processing="post_process_image_classification"),
     )
 }
 

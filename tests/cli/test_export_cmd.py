@@ -9,12 +9,8 @@ from transformers import AutoImageProcessor, AutoModelForObjectDetection
 from tests.helpers import HUB_WARNINGS
 from yolo_transformers.cli import main
 from yolo_transformers.hub import upload_model
-from yolo_transformers.processing.result_comparison import (
-    TOLERANCES,
-    compare_task_results,
-    read_image_bgr,
-    task_results,
-)
+from yolo_transformers.convert.parity import our_task_results as task_results
+from yolo_transformers.processing.result_comparison import TOLERANCES, compare_task_results, read_image_bgr
 from yolo_transformers.runtime import YoloRuntimeModel
 
 pytestmark = HUB_WARNINGS

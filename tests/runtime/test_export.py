@@ -15,12 +15,8 @@ from transformers import AutoImageProcessor, AutoModel, AutoModelForObjectDetect
 
 from yolo_transformers.image_processing_auto import processor_for_config
 from yolo_transformers.errors import ExportError, ExportParityError, MissingExtraError
-from yolo_transformers.processing.result_comparison import (
-    TOLERANCES,
-    compare_task_results,
-    read_image_bgr,
-    task_results,
-)
+from yolo_transformers.convert.parity import our_task_results as task_results
+from yolo_transformers.processing.result_comparison import TOLERANCES, compare_task_results, read_image_bgr
 from yolo_transformers.runtime import ONNX_OPSET, YoloRuntimeModel
 
 RUNTIMES = ("onnx", "openvino")

@@ -37,8 +37,8 @@ import torch
 from ..compat import preserved_process_state
 from ..errors import ParityError
 from ..tasks import TASK_SPECS
+from ..image_processing_auto import post_processed_arrays
 from ..processing.result_comparison import TOLERANCES, TaskImageParity, compare_task_results
-from ..processing.result_comparison import task_results as our_task_results
 from .parity_report import ImageParity, ParityReport, TaskParityReport
 from .reference import (
     default_verification_images,
@@ -123,18 +123,19 @@ def _restore(obj: object, attribute: str, value: object) -> Iterator[None]:
         setattr(obj, attribute, value)
 
 
-def _our_detections(model, processor, image_bgr: np.ndarray, threshold: float) -> dict:
-    """Our processor + model + post-processing on one image (given as BGR, fed as RGB)."""
+def our_task_results(model: Any, processor: Any, image_bgr: np.ndarray, threshold: float | None = None
+                     ) -> dict[str, np.ndarray]:
+    """Our processor + model + post-processing on one image (given as BGR, fed as RGB), as the plain arrays
+    :func:`compare_task_results` compares (:func:`~yolo_transformers.image_processing_auto.post_processed_arrays`).
+
+    ``model`` is anything called like a YOLO model (``model(pixel_values=...)`` with a ``config``): the PyTorch model
+    or the ONNX Runtime / OpenVINO one.
+    """
     rgb = np.ascontiguousarray(image_bgr[..., ::-1])
     inputs = processor(images=rgb, return_tensors="pt")
     with torch.no_grad():
         outputs = model(pixel_values=inputs["pixel_values"])
-    detection = processor.post_process_object_detection(outputs, threshold, [rgb.shape[:2]])[0]
-    return {
-        "boxes": detection["boxes"].double().cpu().numpy(),
-        "scores": detection["scores"].double().cpu().numpy(),
-        "labels": detection["labels"].cpu().numpy().astype(np.int64),
-    }
+    return post_processed_arrays(processor, outputs, model.config.task, threshold, rgb.shape[:2])
 
 
 def _raw_inputs(model: Any, processor: Any, images: list[np.ndarray]) -> list[torch.Tensor]:
@@ -212,7 +213,7 @@ def verify_conversion(
     yolo = load_reference_yolo(checkpoint, trust_checkpoint) if loaded else None
     for name, image in loaded:
         reference = ultralytics_detections(yolo, image, end_to_end)
-        ours = _our_detections(model, processor, image, threshold)
+        ours = our_task_results(model, processor, image, threshold)
         report.images.append(_match(reference, ours, name))
     logger.debug("parity %s: raw max abs diff %.3e", "ok" if report.passed else "FAILED", report.raw_max_abs_diff)
     if raise_on_failure and not report.passed:

@@ -1,9 +1,10 @@
-"""Strict, diagnosable ``from_pretrained`` for YOLO models.
+"""The checks and weight handling behind a strict, diagnosable ``from_pretrained``; nothing here builds a model.
 
 transformers' loader re-initialises weights that are missing or of the wrong shape and reports it in a log line;
 for a converted detector that silently yields garbage. Here every mismatch is an error, and common failures
 (an Ultralytics ``.pt`` passed directly, a folder without weights, a truncated ``model.safetensors``) get a
-typed error that names the file and the fix.
+typed error that names the file and the fix. :mod:`yolo_transformers.modeling_loading` (the model layer) builds
+the model and calls these.
 """
 
 from __future__ import annotations
@@ -11,19 +12,20 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .architecture import TASKS
-from ..errors import CheckpointError, ConfigError, TaskMismatchError, WeightsError, YoloTransformersError
+from ..errors import CheckpointError, ConfigError, TaskMismatchError, WeightsError
 
-__all__ = ["load_strictly", "check_local_folder"]
+__all__ = ["WEIGHTS_NAME", "check_local_folder", "check_safetensors", "raise_on_mismatch", "read_weights",
+           "assign_weights", "require_hub_safetensors"]
 
 logger = logging.getLogger(__name__)
 
-_WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_NAME = "model.safetensors"
 
 
-def _check_safetensors(path: Path) -> None:
+def check_safetensors(path: Path) -> None:
     """Check a safetensors file's header and that the file holds every byte it describes (reads the header only).
 
     Raises:
@@ -80,20 +82,20 @@ def check_local_folder(folder: Path, model_class: type) -> None:
             f"{config_file} describes a {task!r} model but {model_class.__name__} serves {served!r}; load it with the "
             "class for that task or an Auto class."
         )
-    weights = folder / _WEIGHTS_NAME
+    weights = folder / WEIGHTS_NAME
     if not weights.is_file():
-        sharded = folder / (_WEIGHTS_NAME + ".index.json")
+        sharded = folder / (WEIGHTS_NAME + ".index.json")
         if sharded.is_file():
             return
         present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
         raise WeightsError(
-            f"{folder} has no {_WEIGHTS_NAME} (it holds: {present}). Re-create the folder with "
+            f"{folder} has no {WEIGHTS_NAME} (it holds: {present}). Re-create the folder with "
             "`python -m yolo_transformers.convert best.pt --output DIR` or download the whole repo."
         )
-    _check_safetensors(weights)
+    check_safetensors(weights)
 
 
-def _raise_on_mismatch(info: dict[str, Any], source: str, ignore_mismatched_sizes: bool = False) -> None:
+def raise_on_mismatch(info: dict[str, Any], source: str, ignore_mismatched_sizes: bool = False) -> None:
     """Turn transformers' loading report into an error if any weight did not fit.
 
     Args:
@@ -115,28 +117,6 @@ def _raise_on_mismatch(info: dict[str, Any], source: str, ignore_mismatched_size
         )
 
 
-# Keyword arguments that give the loaded model other classes (re-heading).
-_CLASS_KWARGS = ("id2label", "label2id", "num_labels")
-
-# Keyword arguments (as Auto classes and pipelines pass them) that a plain local folder load can honour directly.
-_FAST_PATH_KWARGS = frozenset({"dtype", "torch_dtype", "config", "revision", "trust_remote_code", "adapter_kwargs",
-                               "local_files_only", "_from_auto", "_from_pipeline"})
-
-
-def _fast_path_applies(args: tuple, kwargs: dict) -> bool:
-    """Whether a local folder load needs none of transformers' general machinery."""
-    from ..configuration_yolo import YoloConfig
-
-    config = kwargs.get("config")
-    return (
-        not args
-        and set(kwargs) <= _FAST_PATH_KWARGS
-        and kwargs.get("revision") in (None, "main")
-        and not kwargs.get("adapter_kwargs")
-        and (config is None or isinstance(config, YoloConfig))
-    )
-
-
 def _resolve_dtype(dtype: Any, weights: dict) -> Any:
     """The dtype to load in: an explicit one, else (``None``/``"auto"``) the dtype stored in the file."""
     import torch
@@ -147,7 +127,25 @@ def _resolve_dtype(dtype: Any, weights: dict) -> Any:
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
-def _assign_weights(modules: dict[str, Any], weights: dict, source: str) -> None:
+def read_weights(folder: Path, dtype: Any = None) -> tuple[dict, Any]:
+    """Map a folder's ``model.safetensors`` and cast its floating tensors to the dtype to load in.
+
+    Args:
+        folder: A folder checked by :func:`check_local_folder`.
+        dtype: ``None``/``"auto"`` keeps the stored dtype; otherwise a torch dtype or its name.
+
+    Returns:
+        ``(weights, dtype)``: state-dict key -> tensor (views of the file where no cast was needed), and the torch
+        dtype of the floating tensors.
+    """
+    from .safetensors_map import map_safetensors
+
+    weights = map_safetensors(folder / WEIGHTS_NAME)
+    target = _resolve_dtype(dtype, weights)
+    return {key: t.to(target) if t.is_floating_point() else t for key, t in weights.items()}, target
+
+
+def assign_weights(modules: dict[str, Any], weights: dict, source: str) -> None:
     """Make ``weights`` the parameters and persistent buffers of ``modules`` (no copy); every key must fit exactly.
 
     Equivalent to ``load_state_dict(weights, strict=True, assign=True)`` without its per-module recursion, which
@@ -173,7 +171,7 @@ def _assign_weights(modules: dict[str, Any], weights: dict, source: str) -> None
     unexpected = sorted(weights.keys() - expected.keys())
     mismatched = [k for k in expected.keys() & weights.keys()
                   if tuple(weights[k].shape) != tuple(getattr(expected[k][0], expected[k][1]).shape)]
-    _raise_on_mismatch({"missing_keys": missing, "unexpected_keys": unexpected, "mismatched_keys": mismatched}, source)
+    raise_on_mismatch({"missing_keys": missing, "unexpected_keys": unexpected, "mismatched_keys": mismatched}, source)
     for key, (module, name, is_parameter) in expected.items():
         if is_parameter:
             module._parameters[name] = nn.Parameter(weights[key], requires_grad=module._parameters[name].requires_grad)
@@ -181,45 +179,10 @@ def _assign_weights(modules: dict[str, Any], weights: dict, source: str) -> None
             module._buffers[name] = weights[key]
 
 
-def load_local_folder(model_class: type, folder: Path, dtype: Any = None, config: Any = None):
-    """Load a local folder directly: config, network built without weight initialisation, safetensors assigned.
-
-    This is what ``from_pretrained`` does for a plain local folder, without transformers' general-purpose loading
-    machinery (device maps, quantisation, sharding), which costs several times the whole load of a YOLO network.
-
-    Args:
-        model_class: The YOLO class to build.
-        folder: A folder checked by :func:`check_local_folder`.
-        dtype: ``None``/``"auto"`` keeps the stored dtype; otherwise a torch dtype or its name.
-        config: An already loaded config (Auto classes pass one); read from the folder when None.
-    """
-    import torch
-    from transformers import initialization as init
-
-    from .safetensors_map import map_safetensors
-    from ..configuration_yolo import YoloConfig
-
-    config = YoloConfig.from_pretrained(folder) if config is None else config
-    weights = map_safetensors(folder / _WEIGHTS_NAME)
-    target = _resolve_dtype(dtype, weights)
-    weights = {key: t.to(target) if t.is_floating_point() else t for key, t in weights.items()}
-    config.dtype = target
-    with init.no_init_weights():
-        model = model_class(config)
-    modules = dict(model.named_modules())
-    _assign_weights(modules, weights, str(folder))
-    config.name_or_path = str(folder)
-    for module in modules.values():  # model.eval(), without its recursion
-        module.training = False
-    if target != torch.float32:  # Ultralytics' own _apply also casts head tensors that are not parameters (stride)
-        model = model.to(target)
-    return model
-
-
 _HUB_FILE_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_download", "proxies", "subfolder")
 
 
-def _require_hub_safetensors(repo_id: str, kwargs: dict[str, Any]) -> None:
+def require_hub_safetensors(repo_id: str, kwargs: dict[str, Any]) -> None:
     """Refuse a Hub repo without ``model.safetensors`` (or its shard index) before transformers looks further.
 
     Without this, transformers falls back to ``pytorch_model.bin`` (a pickle) or asks the Hub's conversion service
@@ -231,69 +194,14 @@ def _require_hub_safetensors(repo_id: str, kwargs: dict[str, Any]) -> None:
     from transformers.utils.hub import cached_file
 
     options = {k: kwargs[k] for k in _HUB_FILE_KWARGS if kwargs.get(k) is not None}
-    for name in (_WEIGHTS_NAME, _WEIGHTS_NAME + ".index.json"):
+    for name in (WEIGHTS_NAME, WEIGHTS_NAME + ".index.json"):
         resolved = cached_file(repo_id, name, _raise_exceptions_for_missing_entries=False,
                                _raise_exceptions_for_gated_repo=False, **options)
         if resolved is not None:
-            if name == _WEIGHTS_NAME:
-                _check_safetensors(Path(resolved))  # a malformed header is a WeightsError, as for local folders
+            if name == WEIGHTS_NAME:
+                check_safetensors(Path(resolved))  # a malformed header is a WeightsError, as for local folders
             return
     raise WeightsError(
-        f"{repo_id} has no {_WEIGHTS_NAME}: only safetensors weights are loaded; a pytorch_model.bin (a pickle) is "
+        f"{repo_id} has no {WEIGHTS_NAME}: only safetensors weights are loaded; a pytorch_model.bin (a pickle) is "
         "never loaded. Ask the owner to push the model with `yolo-hf push` or `model.push_to_hub`."
     )
-
-
-def load_strictly(loader: Callable, model_class: type, source, *args: Any, **kwargs: Any):
-    """Call transformers' ``from_pretrained`` (``loader``) and refuse any weight that does not fit.
-
-    Args:
-        loader: The bound ``PreTrainedModel.from_pretrained`` of ``model_class``.
-        model_class: The YOLO class being loaded.
-        source: Folder path or Hub repo id.
-    """
-    local = Path(str(source)).expanduser()
-    if local.exists():
-        check_local_folder(local, model_class)
-        if _fast_path_applies(args, kwargs) and (local / _WEIGHTS_NAME).is_file():
-            dtype = kwargs.get("dtype", kwargs.get("torch_dtype"))
-            try:
-                return load_local_folder(model_class, local, dtype, kwargs.get("config"))
-            except RuntimeError as error:  # tensor shapes that do not fit the config
-                raise WeightsError(
-                    f"{local}: the weights in model.safetensors do not fit config.json ({str(error)[:300]}). The "
-                    "config and weights must come from the same conversion."
-                ) from None
-    wants_info = bool(kwargs.pop("output_loading_info", False))
-    ignore_mismatched = bool(kwargs.get("ignore_mismatched_sizes", False))
-    if kwargs.get("use_safetensors") is False:
-        raise WeightsError(f"{source}: use_safetensors=False asks for pickled weights (pytorch_model.bin); they are "
-                           "never loaded. Load the repo's model.safetensors (the default).")
-    kwargs["use_safetensors"] = True  # never pytorch_model.bin, which transformers would unpickle
-    if not local.exists():
-        _require_hub_safetensors(str(source), kwargs)
-    try:
-        model, info = loader(source, *args, output_loading_info=True, **kwargs)
-    except ConfigError as error:
-        if "config.json" in str(error):
-            raise
-        raise type(error)(f"{source}/config.json: {error}") from None
-    except YoloTransformersError:
-        raise
-    except RuntimeError as error:
-        if "mismatched_sizes" in str(error):
-            if any(kwargs.get(name) is not None for name in _CLASS_KWARGS):
-                # transformers' own message (it names ignore_mismatched_sizes); its load report lists the keys
-                raise WeightsError(
-                    f"{source}: the new classes do not fit the saved class layers. {error} Pass "
-                    "ignore_mismatched_sizes=True to from_pretrained to re-initialise them for the new classes."
-                ) from error
-            raise WeightsError(
-                f"{source}: the weights in model.safetensors do not fit config.json (tensor shapes differ). The "
-                "config and weights must come from the same conversion."
-            ) from None
-        raise
-    except ValueError as error:  # e.g. a config.json field of a wrong type
-        raise ConfigError(f"{source}/config.json: {error}") from None
-    _raise_on_mismatch(info, str(source), ignore_mismatched)
-    return (model, info) if wants_info else model

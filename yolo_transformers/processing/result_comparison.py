@@ -2,8 +2,8 @@
 
 The converter compares Ultralytics' predictions with ours (:mod:`yolo_transformers.convert.parity`), and the
 ONNX/OpenVINO export compares the exported graph's with the PyTorch model's (:mod:`yolo_transformers.runtime`): both
-with :func:`compare_task_results` and the tolerances in :data:`TOLERANCES`. :func:`task_results` runs a model,
-its processor and the task's post-processing on one image and returns the plain arrays compared.
+with :func:`compare_task_results` and the tolerances in :data:`TOLERANCES`. Both sides arrive as plain arrays
+(:func:`detection_arrays` for detections): whoever owns the model and processor runs them, nothing here does.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..tasks import TASK_SPECS
 
-__all__ = ["TOLERANCES", "AT_LEAST", "TaskImageParity", "compare_task_results", "task_results",
+__all__ = ["TOLERANCES", "AT_LEAST", "TaskImageParity", "compare_task_results", "detection_arrays",
            "default_verification_images", "read_image_bgr"]
 
 #: Default post-processing tolerances (names as in :attr:`TaskImageParity.metrics`).
@@ -78,40 +77,20 @@ def read_image_bgr(path: Path) -> np.ndarray:
     return image
 
 
-# The processor method post-processing each detection-like task.
-_POST_PROCESSING = {"detect": "post_process_object_detection", "segment": "post_process_instance_segmentation",
-                    "pose": "post_process_pose_estimation", "obb": "post_process_oriented_object_detection"}
-
-
-def task_results(model: Any, processor: Any, image_bgr: np.ndarray, threshold: float | None = None
-                 ) -> dict[str, np.ndarray]:
-    """A model's processor + forward + post-processing on one image (given as BGR, fed as RGB), as plain arrays.
-
-    ``model`` is anything called like a YOLO model (``model(pixel_values=...)`` with a ``config``): the PyTorch model
-    or the ONNX Runtime / OpenVINO one.
-    """
-    spec = TASK_SPECS[model.config.task]
-    rgb = np.ascontiguousarray(image_bgr[..., ::-1])
-    inputs = processor(images=rgb, return_tensors="pt")
-    with torch.no_grad():
-        outputs = model(pixel_values=inputs["pixel_values"])
-    size = [rgb.shape[:2]]
-    if spec.parity == "probabilities":
-        return {"probs": outputs.logits.float().softmax(-1)[0].double().numpy()}
-    if spec.parity == "class_map":
-        return {"class_map": processor.post_process_semantic_segmentation(outputs, size)[0].numpy()}
-    if spec.parity == "depth":
-        return {"depth": processor.post_process_depth_estimation(outputs, size)[0]["predicted_depth"].double().numpy()}
-    result = getattr(processor, _POST_PROCESSING[spec.name])(outputs, threshold, size)[0]
-    out = {"scores": result["scores"].double().numpy(), "labels": result["labels"].numpy().astype(np.int64)}
+def detection_arrays(result: dict[str, Any], task: str) -> dict[str, np.ndarray]:
+    """One image's post-processed detections (a ``post_process_*`` result dict of tensors) as the plain arrays
+    :func:`compare_task_results` compares: ``scores`` (N,) float64, ``labels`` (N,) int64, ``boxes`` (N, 4) xyxy
+    pixels or ``corners`` (N, 8), plus ``masks`` (N, H, W) and ``keypoints`` (N, K, 2 or 3) where the task has them."""
+    spec = TASK_SPECS[task]
+    out = {"scores": result["scores"].double().cpu().numpy(), "labels": result["labels"].cpu().numpy().astype(np.int64)}
     if spec.detection_geometry == "corners":
-        out["corners"] = result["corners"].double().numpy().reshape(-1, 8)
+        out["corners"] = result["corners"].double().cpu().numpy().reshape(-1, 8)
     else:
-        out["boxes"] = result["boxes"].double().numpy()
+        out["boxes"] = result["boxes"].double().cpu().numpy()
     if "masks" in spec.detection_extras:
-        out["masks"] = result["masks"].numpy()
+        out["masks"] = result["masks"].cpu().numpy()
     if "keypoints" in spec.detection_extras:
-        out["keypoints"] = result["keypoints"].double().numpy()
+        out["keypoints"] = result["keypoints"].double().cpu().numpy()
     return out
 
 

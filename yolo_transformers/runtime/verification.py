@@ -5,7 +5,8 @@ Two checks, as for conversion (:mod:`yolo_transformers.convert.parity`), with th
 1. Raw outputs on a seeded random batch and on each letterboxed verification image: every output field
    (``logits``, ``pred_boxes``, ...) must agree within ``raw_tolerance``, measured relative to the field's
    largest magnitude when that exceeds 1 (logits and depths are not bounded; normalised boxes are).
-2. Post-processed results on the verification images through the same processor and post-processing, compared by
+2. Post-processed results of the same forward passes on the verification images, through the same processor and
+   post-processing (:func:`~yolo_transformers.image_processing_auto.post_processed_arrays`), compared by
    :func:`~yolo_transformers.processing.result_comparison.compare_task_results` with the converter's tolerances
    (detections equal, boxes within 0.5 px, scores within 1e-3, masks, keypoints, rotated boxes, probabilities,
    class maps and depth as in :data:`~yolo_transformers.processing.result_comparison.TOLERANCES`).
@@ -20,7 +21,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..processing.result_comparison import TOLERANCES, TaskImageParity, compare_task_results, task_results
+from ..image_processing_auto import post_processed_arrays
+from ..processing.result_comparison import TOLERANCES, TaskImageParity, compare_task_results
 
 __all__ = ["ExportReport", "verify_runtime_model", "RAW_TOLERANCE"]
 
@@ -108,19 +110,22 @@ def verify_runtime_model(
         The :class:`ExportReport`.
     """
     raw_diffs: dict[str, float] = {}
+    image_outputs = []  # (PyTorch, runtime) outputs of each verification image, post-processed below
     with torch.no_grad():
-        for pixel_values in _raw_inputs(model.config, processor, images):
+        for index, pixel_values in enumerate(_raw_inputs(model.config, processor, images)):
             reference, ours = model(pixel_values=pixel_values), runtime_model(pixel_values=pixel_values)
             for name in runtime_model.session.output_names:
                 diff = _raw_difference(reference[name], ours[name])
                 raw_diffs[name] = max(raw_diffs.get(name, 0.0), diff)
+            if index:  # the first input is the random batch
+                image_outputs.append((reference, ours))
     report = ExportReport(runtime_model.runtime, raw_diffs, raw_tolerance,
                           tolerances={**TOLERANCES, **(tolerances or {})})
     task = model.config.task
     conf = float(model.config.conf_threshold if threshold is None else threshold)
-    for name, image in images:
-        reference = task_results(model, processor, image, conf)
-        ours = task_results(runtime_model, processor, image, conf)
+    for (name, image), (reference, ours) in zip(images, image_outputs):
+        reference, ours = (post_processed_arrays(processor, outputs, task, conf, image.shape[:2])
+                           for outputs in (reference, ours))
         report.images.append(compare_task_results(reference, ours, task, name))
     logger.info("%s", report.summary())
     return report
