@@ -110,24 +110,39 @@ def _multi_label_nms(
     return candidates[keep], confidence[keep], classes[keep]
 
 
+def _selected_detections(
+    outputs: Any, input_size: tuple[int, int], processor: Any, conf: float, iou: float, max_det: int
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The detections ``yolo val`` keeps from a batch's outputs: multi-label NMS, or the end-to-end head's top-k.
+
+    Args:
+        outputs: The model's outputs (``logits`` `(B, A, C)`, ``pred_boxes`` `(B, A, 4)` normalised cxcywh).
+        input_size: ``(height, width)`` of the network input, pixels.
+        processor: The model's processor (its ``end_to_end`` and end-to-end selection).
+        conf, iou, max_det: Ultralytics ``val``'s thresholds and detection cap.
+
+    Returns:
+        Per image ``(boxes (N, 4) xyxy network-input pixels, scores (N,), classes (N,))``, best first.
+    """
+    height, width = input_size
+    scale = outputs.pred_boxes.new_tensor([width, height, width, height])
+    centre, size = (outputs.pred_boxes.float() * scale).split(2, dim=-1)
+    boxes = torch.cat((centre - size / 2, centre + size / 2), dim=-1)
+    scores = outputs.logits.float().sigmoid()
+    if processor.end_to_end:
+        kept = processor.select_detections(scores, boxes, conf, iou, max_det, end_to_end=True)
+        return [(boxes[i][k.indices], k.scores, k.labels) for i, k in enumerate(kept)]
+    return [_multi_label_nms(s, b, conf, iou, max_det) for s, b in zip(scores, boxes)]
+
+
 def _detect(
     model: Any, processor: Any, images: list[np.ndarray], image_size: Any, conf: float, iou: float, max_det: int
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Detections per image: ``(boxes (N, 4) xyxy original pixels, scores (N,), classes (N,))``."""
     pixel_values = processor(images=images, image_size=image_size, minimal_padding=False)["pixel_values"]
     input_size = tuple(pixel_values.shape[-2:])
-    outputs = model(pixel_values=pixel_values)
-    height, width = input_size
-    scale = outputs.pred_boxes.new_tensor([width, height, width, height])
-    centre, size = (outputs.pred_boxes.float() * scale).split(2, dim=-1)
-    boxes = torch.cat((centre - size / 2, centre + size / 2), dim=-1)
-    scores = outputs.logits.float().sigmoid()
+    selected = _selected_detections(model(pixel_values=pixel_values), input_size, processor, conf, iou, max_det)
     results = []
-    if processor.end_to_end:
-        kept = processor.select_detections(scores, boxes, conf, iou, max_det, end_to_end=True)
-        selected = [(boxes[i][k.indices], k.scores, k.labels) for i, k in enumerate(kept)]
-    else:
-        selected = [_multi_label_nms(s, b, conf, iou, max_det) for s, b in zip(scores, boxes)]
     for image, (det_boxes, det_scores, det_classes) in zip(images, selected):
         det_boxes = scale_boxes_to_original(det_boxes, input_size, image.shape[:2])
         results.append((det_boxes.cpu().numpy(), det_scores.cpu().numpy(), det_classes.cpu().numpy()))
@@ -144,16 +159,7 @@ def _detect_rect(
     for indices, shape in rect_batches([image.shape[:2] for image in images], image_size, stride, batch_size):
         placed = [place_in_batch(images[i], image_size, shape, stride) for i in indices]
         outputs = model(pixel_values=scaled_pixel_values([array for array, _ in placed]))
-        height, width = shape
-        scale = outputs.pred_boxes.new_tensor([width, height, width, height])
-        centre, size = (outputs.pred_boxes.float() * scale).split(2, dim=-1)
-        boxes = torch.cat((centre - size / 2, centre + size / 2), dim=-1)
-        scores = outputs.logits.float().sigmoid()
-        if processor.end_to_end:
-            kept = processor.select_detections(scores, boxes, conf, iou, max_det, end_to_end=True)
-            selected = [(boxes[j][k.indices], k.scores, k.labels) for j, k in enumerate(kept)]
-        else:
-            selected = [_multi_label_nms(s, b, conf, iou, max_det) for s, b in zip(scores, boxes)]
+        selected = _selected_detections(outputs, shape, processor, conf, iou, max_det)
         for i, (_, placement), (det_boxes, det_scores, det_classes) in zip(indices, placed, selected):
             det_boxes = boxes_to_original(det_boxes, placement)
             results[i] = (det_boxes.cpu().numpy(), det_scores.cpu().numpy(), det_classes.cpu().numpy())
