@@ -40,6 +40,18 @@ _PATCH_LOCK = threading.RLock()  # re-entrant: a build inside a build must not d
 
 
 @contextlib.contextmanager
+def _attribute_set(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """``owner.name = value`` inside the block (under the patch lock), the previous value put back on exit."""
+    with _PATCH_LOCK:
+        previous = getattr(owner, name)
+        setattr(owner, name, value)
+        try:
+            yield
+        finally:
+            setattr(owner, name, previous)
+
+
+@contextlib.contextmanager
 def keep_torch_threads() -> Iterator[None]:
     """Restore ``torch.get_num_threads()`` on exit.
 
@@ -66,14 +78,8 @@ def predict_at_current_threads() -> Iterator[None]:
     """
     import ultralytics.utils.torch_utils as ul_torch_utils
 
-    threads = torch.get_num_threads()
-    with _PATCH_LOCK, keep_torch_threads():
-        previous = ul_torch_utils.NUM_THREADS
-        ul_torch_utils.NUM_THREADS = threads
-        try:
-            yield
-        finally:
-            ul_torch_utils.NUM_THREADS = previous
+    with keep_torch_threads(), _attribute_set(ul_torch_utils, "NUM_THREADS", torch.get_num_threads()):
+        yield
 
 
 @contextlib.contextmanager
@@ -81,12 +87,8 @@ def ultralytics_safe_loading() -> Iterator[None]:
     """Make Ultralytics' own loaders (``YOLO(path)``) use their restricted ``weights_only`` path in this block."""
     import ultralytics.nn.tasks as ul_tasks
 
-    previous = ul_tasks.SAFE_LOAD
-    ul_tasks.SAFE_LOAD = True
-    try:
+    with _attribute_set(ul_tasks, "SAFE_LOAD", True):
         yield
-    finally:
-        ul_tasks.SAFE_LOAD = previous
 
 
 @contextlib.contextmanager
@@ -156,13 +158,8 @@ def no_download_counts() -> Iterator[None]:
     """
     from datasets import config
 
-    with _PATCH_LOCK:
-        previous = config.HF_UPDATE_DOWNLOAD_COUNTS
-        config.HF_UPDATE_DOWNLOAD_COUNTS = False
-        try:
-            yield
-        finally:
-            config.HF_UPDATE_DOWNLOAD_COUNTS = previous
+    with _attribute_set(config, "HF_UPDATE_DOWNLOAD_COUNTS", False):
+        yield
 
 
 @contextlib.contextmanager
