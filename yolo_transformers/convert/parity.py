@@ -97,21 +97,11 @@ def raw_output_difference(reference: list[torch.Tensor], ours: list[torch.Tensor
 
 
 def _match(reference: dict[str, np.ndarray], ours: dict[str, np.ndarray], name: str) -> ImageParity:
-    """Pair each reference detection (by descending score) with our nearest unused detection of the same class."""
-    unused = set(range(len(ours["scores"])))
-    classes_match = len(reference["scores"]) == len(ours["scores"])
-    max_box = max_score = 0.0
-    for index in np.argsort(-reference["scores"], kind="stable"):
-        candidates = [j for j in unused if ours["labels"][j] == reference["labels"][index]]
-        if not candidates:
-            classes_match = False
-            continue
-        distances = [np.abs(ours["boxes"][j] - reference["boxes"][index]).max() for j in candidates]
-        best = candidates[int(np.argmin(distances))]
-        unused.discard(best)
-        max_box = max(max_box, float(min(distances)))
-        max_score = max(max_score, float(abs(ours["scores"][best] - reference["scores"][index])))
-    return ImageParity(name, len(reference["scores"]), len(ours["scores"]), classes_match, max_box, max_score)
+    """Detection's report line: :func:`compare_task_results`' pairing (each reference detection, by descending score,
+    with our nearest unused detection of the same class) as the worst box and score differences."""
+    compared = compare_task_results(reference, ours, "detect", name)
+    return ImageParity(name, compared.reference_count, compared.our_count, compared.labels_match,
+                       compared.metrics.get("max_box_diff", 0.0), compared.metrics.get("max_score_diff", 0.0))
 
 
 @contextlib.contextmanager
