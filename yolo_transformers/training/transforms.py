@@ -182,6 +182,8 @@ def training_dataset(
                     **(hyperparameters or {})}  # fmt: skip
         dataset = AugmentedTaskDataset(rows, size, task=config.task, metadata=metadata, hyperparameters=settings,
                                        seed=seed)  # fmt: skip
+    logger.info("training %r with Ultralytics' augmentation (as its %s does; %s), seed %d", config.task,
+                TASK_SPECS[config.task].training_dataset, type(dataset).__name__, seed)
     return dataset, [AugmentationSchedule(dataset)]
 
 
