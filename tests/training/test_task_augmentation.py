@@ -153,3 +153,19 @@ def _processor(config):
     from yolo_transformers.image_processing_auto import processor_for_config
 
     return processor_for_config(config)
+
+
+def test_bad_pose_metadata_and_labels_raise_typed_errors_naming_the_fix(tmp_path):
+    from dataclasses import replace
+
+    from yolo_transformers.errors import DatasetFormatError, UnsupportedTaskError
+
+    rows = load_yolo_dataset(_folder(tmp_path, "pose"), cache_dir=tmp_path / "c")["train"]
+    meta = read_metadata(rows)
+    with pytest.raises(DatasetFormatError, match="needs 'kpt_shape'.*Fix: add kpt_shape to data.yaml"):
+        AugmentedTaskDataset(rows, SIZE, task="pose", metadata=replace(meta, kpt_shape=None))
+    wrong = AugmentedTaskDataset(rows, SIZE, task="pose", metadata=replace(meta, kpt_shape=[5, 3], flip_idx=[]))
+    with pytest.raises(DatasetFormatError, match=r"row \d+: keypoints do not fit kpt_shape \[5, 3\]"):
+        wrong[0]
+    with pytest.raises(UnsupportedTaskError, match="not 'classify'.*training_dataset"):
+        AugmentedTaskDataset(rows, SIZE, task="classify")

@@ -155,6 +155,8 @@ class AugmentedTaskDataset(AugmentedDetectionDataset):
         segments = np.zeros((0, points, 2), dtype=np.float32)
         if self.task == "pose":
             boxes = np.asarray(objects.get("bbox") or [], dtype=np.float32).reshape(-1, 4)
+            if len(boxes) != count:
+                raise DatasetFormatError(f"row {index}: {len(boxes)} 'bbox' for {count} categories; pass one each.")
             xywh = np.concatenate((boxes[:, :2] + boxes[:, 2:] / 2, boxes[:, 2:]), axis=1) / np.tile(scale, 2)
             keypoints = self._keypoints(values, scale, index)
         else:
