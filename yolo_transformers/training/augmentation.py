@@ -11,7 +11,7 @@ Differences from Ultralytics' dataloader, on purpose:
 * Mosaic partners are drawn uniformly from the whole dataset (Ultralytics' ``cache="ram"`` behaviour) instead of
   from a buffer of recently loaded images, whose content depends on the loading order;
 * every sample runs under its own seed (``seed``, epoch, index): a run is reproducible whatever the number of
-  dataloader workers, and the process' ``random``/``numpy`` generators are restored after each sample.
+  dataloader workers, and the process' ``random``/``numpy``/``torch`` generators are restored after each sample.
 
 ``close_mosaic``: :class:`AugmentationSchedule` turns mosaic (and mixup/cutmix/copy-paste) off for the last
 ``close_mosaic`` epochs, as Ultralytics' trainer does.
