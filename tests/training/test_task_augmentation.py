@@ -32,9 +32,16 @@ SEED = 5
 
 
 def _folder(root: Path, task: str) -> Path:
-    """A generated PNG dataset of ``task`` (PNG: cv2 and PIL decode the same pixels)."""
-    return make_yolo_dataset(root / task, task, image_format="png", image_size=(96, 72), backgrounds=0,
-                             splits={"train": 10, "val": 2}, seed=2)
+    """A generated PNG dataset of ``task`` (PNG: cv2 and PIL decode the same pixels); the semantic one remaps its
+    mask ids through a ``label_mapping`` (shape classes rotate, background stays, 0 -> 0)."""
+    data_yaml = make_yolo_dataset(root / task, task, image_format="png", image_size=(96, 72), backgrounds=0,
+                                  splits={"train": 10, "val": 2}, seed=2)
+    if task == "semantic":
+        import yaml
+
+        spec = yaml.safe_load(data_yaml.read_text())
+        data_yaml.write_text(yaml.safe_dump({**spec, "label_mapping": {1: 2, 2: 3, 3: 1}}, sort_keys=False))
+    return data_yaml
 
 
 def _ultralytics_dataset(task: str, source: Path, copy: Path):
@@ -78,6 +85,7 @@ def test_samples_equal_ultralytics_training_dataset_under_the_same_draws(task, t
         labels = sample["labels"]
         if task == "semantic":
             assert torch.equal(labels, expected["semantic_mask"].long()), index
+            assert set(labels.unique().tolist()) <= {0, 1, 2, 3, 255}, index
             continue
         if task == "depth":
             assert torch.equal(labels, expected["depth"][0]), index
