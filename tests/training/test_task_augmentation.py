@@ -138,7 +138,7 @@ def test_reproducible_with_the_seed_and_the_process_generators_untouched(task, t
     assert not torch.equal(first[0]["pixel_values"], samples[0]["pixel_values"])  # a new epoch draws anew
 
 
-@pytest.mark.parametrize("task", ["pose", "semantic", "classify"])
+@pytest.mark.parametrize("task", ["segment", "pose", "obb", "semantic", "depth", "classify"])
 def test_augmentation_is_off_with_one_argument_and_batches_feed_the_loss(task, tmp_path):
     from yolo_transformers.auto import model_class_for_task
 
