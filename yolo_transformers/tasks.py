@@ -39,6 +39,13 @@ class TaskSpec:
             mask, the Hub's scene_parse_150 convention; ``depth_map``: metric depth), else None.
         post_processing: The image processor's method that turns the model's outputs into results
             (``post_process_object_detection``...), as pipelines and the parity checks call it.
+        training_dataset: Ultralytics' training dataset class (``ultralytics.data.dataset``) whose augmentation the
+            task's training mirrors (its ``format_class`` closes the pipeline): ``YOLODataset`` (``v8_transforms``),
+            ``SemanticDataset``, ``DepthDataset`` or ``ClassificationDataset`` (``classify_augmentations``).
+        augmentation_off: Augmentation settings that dataset class forces to 0 (``DepthDataset``: no mosaic, mixup,
+            cutmix or copy-paste).
+        resize_short_side: Training images are loaded with the short side at ``imgsz`` (``SemanticDataset``), not
+            the long side.
     """
 
     name: str
@@ -57,6 +64,9 @@ class TaskSpec:
     has_classes: bool = True
     dense_column: str | None = None
     post_processing: str = "post_process_object_detection"
+    training_dataset: str = "YOLODataset"
+    augmentation_off: tuple[str, ...] = ()
+    resize_short_side: bool = False
 
 
 _LETTERBOX = "YoloImageProcessor"
@@ -77,11 +87,13 @@ TASK_SPECS: dict[str, TaskSpec] = {
                  ("AutoModel", "AutoModelForSemanticSegmentation", "AutoModelForImageSegmentation"),
                  "image-segmentation", "semantic segmentation model", "semantic segmentation",
                  ("semantic-segmentation",), parity="class_map", dense_column="annotation",
-                 post_processing="post_process_semantic_segmentation"),
+                 post_processing="post_process_semantic_segmentation", training_dataset="SemanticDataset",
+                 resize_short_side=True),
         TaskSpec("depth", "DepthModel", "YoloForDepthEstimation", _LETTERBOX, "stretch",
                  ("AutoModel", "AutoModelForDepthEstimation"), "depth-estimation", "depth estimation model",
                  "depth estimation", parity="depth", has_classes=False, dense_column="depth_map",
-                 post_processing="post_process_depth_estimation"),
+                 post_processing="post_process_depth_estimation", training_dataset="DepthDataset",
+                 augmentation_off=("mosaic", "mixup", "cutmix", "copy_paste")),
         TaskSpec("pose", "PoseModel", "YoloForPoseEstimation", _LETTERBOX, "letterbox", ("AutoModel",),
                  "keypoint-detection", "pose estimation (keypoint) model", "pose estimation (keypoints)",
                  detection_extras=("keypoints",), post_processing="post_process_pose_estimation"),
@@ -93,7 +105,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
                  "YoloClassificationImageProcessor", "center_crop",
                  ("AutoModel", "AutoModelForImageClassification"), "image-classification", "image classifier",
                  "image classification", ("multi-class-image-classification",), parity="probabilities",
-                 post_processing="post_process_image_classification"),
+                 post_processing="post_process_image_classification", training_dataset="ClassificationDataset"),
     )
 }
 
