@@ -16,7 +16,8 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .network.heads import normalized_boxes, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head, fuse_quietly
 from .network.architecture import build_network
 from .network.checkpointing import checkpointed_call
@@ -373,6 +374,5 @@ class YoloForObjectDetection(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels, num_anchors)` boxes (xywh pixels, or xyxy when end-to-end) and sigmoid
             class scores.
         """
-        outputs = self.forward(pixel_values)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.model.model[-1].end2end))
-        return torch.cat((boxes, outputs.logits.sigmoid()), dim=-1).transpose(1, 2)
+        end_to_end = bool(self.model.model[-1].end2end)
+        return ultralytics_rows("detect", pixel_values, self.forward(pixel_values), end_to_end)

@@ -13,6 +13,7 @@ import torch
 from transformers.utils import ModelOutput
 
 from .modeling_yolo import YoloPreTrainedModel
+from .network.ultralytics_rows import ultralytics_rows
 from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForImageClassification", "YoloImageClassifierOutput"]
@@ -94,4 +95,4 @@ class YoloForImageClassification(YoloPreTrainedModel):
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Ultralytics' inference output: class probabilities `(batch_size, num_labels)` (softmax of the logits)."""
-        return self.forward(pixel_values, return_dict=True).logits.softmax(-1)
+        return ultralytics_rows("classify", pixel_values, self.forward(pixel_values, return_dict=True), False)

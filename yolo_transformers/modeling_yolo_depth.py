@@ -14,6 +14,7 @@ import torch
 from transformers.utils import ModelOutput
 
 from .modeling_yolo import YoloPreTrainedModel
+from .network.ultralytics_rows import ultralytics_rows
 from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForDepthEstimation", "YoloDepthEstimatorOutput"]
@@ -101,4 +102,4 @@ class YoloForDepthEstimation(YoloPreTrainedModel):
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, 1, height / 4, width / 4)`."""
-        return self.forward(pixel_values, return_dict=True).predicted_depth[:, None]
+        return ultralytics_rows("depth", pixel_values, self.forward(pixel_values, return_dict=True), False)

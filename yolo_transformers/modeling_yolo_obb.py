@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .network.heads import normalized_boxes, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel
@@ -119,7 +120,4 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels + 1, num_anchors)`: rotated ``(cx, cy, w, h)`` in input pixels, sigmoid class
             scores and the angle in radians.
         """
-        outputs = self.forward(pixel_values, return_dict=True)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, False, rotated=True)
-        rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.pred_angles[..., None]), dim=-1)
-        return rows.transpose(1, 2)
+        return ultralytics_rows("obb", pixel_values, self.forward(pixel_values, return_dict=True), False)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, pixel_scale, run_anchor_head, ultralytics_box_rows
+from .network.heads import normalized_boxes, pixel_scale, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .errors import ConfigError
@@ -140,8 +141,4 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
             sigmoid class scores and keypoints (``x, y`` pixels[, visibility]) flattened keypoint-major.
         """
         outputs = self.forward(pixel_values, return_dict=True)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.config.end_to_end))
-        keypoints = outputs.pred_keypoints
-        xy_scale = pixel_scale(pixel_values, keypoints)[:2]
-        keypoints = torch.cat((keypoints[..., :2] * xy_scale, keypoints[..., 2:]), dim=-1).flatten(2)
-        return torch.cat((boxes, outputs.logits.sigmoid(), keypoints), dim=-1).transpose(1, 2)
+        return ultralytics_rows("pose", pixel_values, outputs, bool(self.config.end_to_end))

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .network.heads import normalized_boxes, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel
@@ -137,6 +138,4 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             `(batch_size, num_masks, height / 4, width / 4)` prototypes.
         """
         outputs = self.forward(pixel_values, return_dict=True)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.config.end_to_end))
-        rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.mask_coefficients), dim=-1)
-        return rows.transpose(1, 2), outputs.proto_masks
+        return ultralytics_rows("segment", pixel_values, outputs, bool(self.config.end_to_end))

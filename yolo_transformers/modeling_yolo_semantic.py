@@ -14,6 +14,7 @@ import torch
 from transformers.utils import ModelOutput
 
 from .modeling_yolo import YoloPreTrainedModel
+from .network.ultralytics_rows import ultralytics_rows
 from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForSemanticSegmentation", "YoloSemanticSegmenterOutput"]
@@ -100,4 +101,4 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, num_labels, h / 8, w / 8)`."""
-        return self.forward(pixel_values, return_dict=True).logits
+        return ultralytics_rows("semantic", pixel_values, self.forward(pixel_values, return_dict=True), False)

@@ -24,6 +24,7 @@ from transformers.utils import ModelOutput, cached_file
 
 from ..configuration_yolo import YoloConfig
 from ..errors import ExportError, TaskMismatchError
+from ..network.ultralytics_rows import ultralytics_rows
 from .backends import GRAPH_FILES, RuntimeSession, check_runtime, open_session
 
 __all__ = ["YoloRuntimeModel", "output_fields", "load_runtime_model"]
@@ -107,6 +108,13 @@ class YoloRuntimeModel(PreTrainedModel):
         arrays = self.session.run(pixel_values.detach().to("cpu", torch.float32).numpy())
         output = self.output_class(**{name: torch.from_numpy(value) for name, value in arrays.items()})
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
+
+    def ultralytics_outputs(self, pixel_values: torch.Tensor) -> Any:
+        """The head's inference tensors in Ultralytics' layout, as the PyTorch model's ``ultralytics_outputs``
+        returns them (what ``evaluate`` feeds Ultralytics' validators); shapes in
+        :func:`~yolo_transformers.network.ultralytics_rows.ultralytics_rows`."""
+        outputs = self.forward(pixel_values, return_dict=True)
+        return ultralytics_rows(self.config.task, pixel_values, outputs, bool(self.config.end_to_end))
 
     def save_pretrained(self, *args: Any, **kwargs: Any) -> None:
         """Not supported: export from the PyTorch model (``model.export``), which writes the folder."""
