@@ -18,7 +18,7 @@ import torch
 
 from .geometry import cxcywh_to_xyxy, output_field, size_pairs, stretch_geometry
 from .letterbox import LetterboxGeometry, compute_letterbox, network_input_shape
-from .nms import KeptDetections, end_to_end_topk, non_max_suppression
+from .nms import KeptDetections, end_to_end_topk, non_max_suppression, non_max_suppression_from_logits
 
 __all__ = ["DetectionSelection"]
 
@@ -117,14 +117,21 @@ class DetectionSelection:
         agnostic_nms: bool | None,
         end_to_end: bool | None,
         nms: Callable[..., list[KeptDetections]] = non_max_suppression,
+        from_logits: bool = False,
     ) -> list[KeptDetections]:
-        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k."""
+        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k.
+
+        ``scores`` are probabilities, or raw logits with ``from_logits`` (NMS then computes the sigmoid only for
+        anchors that can pass the threshold: :func:`~yolo_transformers.processing.nms.non_max_suppression_from_logits`).
+        """
         conf = self.conf_threshold if threshold is None else float(threshold)
         limit = self.max_det if max_det is None else int(max_det)
         agnostic = self.agnostic_nms if agnostic_nms is None else bool(agnostic_nms)
         if self.end_to_end if end_to_end is None else end_to_end:
-            return end_to_end_topk(scores, conf, limit, agnostic)
+            return end_to_end_topk(scores.sigmoid() if from_logits else scores, conf, limit, agnostic)
         iou = self.iou_threshold if iou_threshold is None else float(iou_threshold)
+        if from_logits:
+            return non_max_suppression_from_logits(scores, boxes, conf, iou, limit, agnostic, nms=nms)
         return nms(scores, boxes, conf, iou, limit, agnostic)
 
     def _input_sizes(
@@ -155,5 +162,6 @@ class DetectionSelection:
         originals = None if target_sizes is None else size_pairs(target_sizes, batch)
         input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
-        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        kept = self._select(logits, boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end,
+                            from_logits=True)
         return SelectedBoxes(pred_boxes, boxes, input_sizes, originals, kept)
