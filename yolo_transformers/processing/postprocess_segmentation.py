@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from .geometry import output_field
@@ -59,7 +60,10 @@ def _segmentation_map(
     masks: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, overlap_mask_area_threshold: float
 ) -> tuple[torch.Tensor, list[dict[str, Any]]]:
     """One ``(H, W)`` int64 map (-1 = background, else the instance's row index) and its ``segments_info``."""
-    segmentation = torch.full(masks.shape[1:], -1, dtype=torch.int64, device=masks.device)
+    if masks.device.type == "cpu":  # one memory-bound fill: numpy's single thread, not a torch parallel region that
+        segmentation = torch.from_numpy(np.full(masks.shape[1:], -1, dtype=np.int64))  # waits on a busy second core
+    else:
+        segmentation = torch.full(masks.shape[1:], -1, dtype=torch.int64, device=masks.device)
     segments = []
     for index in range(len(masks)):  # rows are ordered by descending score: better instances claim pixels first
         mask = masks[index].bool()
