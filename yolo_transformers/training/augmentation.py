@@ -121,15 +121,22 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _load_image(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
-        """Row ``index``'s image as Ultralytics' ``load_image`` gives it for training (BGR, long side ``imgsz``),
-        kept in a bounded RAM cache as Ultralytics keeps recently loaded images for mosaic."""
+    def _load_image(self, index: int) -> tuple[tuple[np.ndarray, tuple[int, int]], Any]:
+        """Row ``index``'s image as Ultralytics' ``load_image`` gives it for training (BGR, long side ``imgsz``) and
+        its objects, kept in a bounded RAM cache as Ultralytics keeps recently loaded images for mosaic.
+
+        An uncached row is read once (reading a row decodes its image, so the objects come with that read).
+        """
         import cv2
 
-        cached = self._images.get(index)
+        cached, objects = self._images.get(index), self._objects.get(index)
+        if cached is not None and objects is not None:
+            return cached, objects
+        row = self.rows[index]
+        objects = self._objects[index] = row["objects"]
         if cached is not None:
-            return cached
-        image = np.ascontiguousarray(to_rgb_array(self.rows[index]["image"])[..., ::-1])  # BGR, as cv2.imread
+            return cached, objects
+        image = np.ascontiguousarray(to_rgb_array(row["image"])[..., ::-1])  # BGR, as cv2.imread
         h0, w0 = image.shape[:2]
         ratio = self.imgsz / max(h0, w0)
         if ratio != 1:
@@ -138,16 +145,14 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
         if len(self._images) >= self.max_cached_images:
             self._images.pop(next(iter(self._images)))
         self._images[index] = (image, (h0, w0))
-        return image, (h0, w0)
+        return self._images[index], objects
 
     def get_image_and_label(self, index: int) -> dict[str, Any]:
         """One row as Ultralytics' label dict: BGR image resized long side to ``imgsz``, normalized xywh boxes."""
         from ultralytics.utils.instance import Instances
 
         index = int(index)
-        image, (h0, w0) = self._load_image(index)
-        objects = self.rows[index]["objects"] if index not in self._objects else self._objects[index]
-        self._objects[index] = objects
+        (image, (h0, w0)), objects = self._load_image(index)
         boxes = np.asarray(objects["bbox"], dtype=np.float32).reshape(-1, 4)
         xywh = np.concatenate((boxes[:, :2] + boxes[:, 2:] / 2, boxes[:, 2:]), axis=1) / np.float32([w0, h0, w0, h0])
         classes = np.asarray(objects["category"], dtype=np.float32).reshape(-1, 1)
