@@ -26,7 +26,7 @@ from .processing.batching import SharedLetterboxBatch, shared_input_size
 from .network.bias_priors import BIAS_PRIOR, attach_bias_priors
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
-from .loss.yolo_loss import task_loss
+from .loss.yolo_loss import task_loss, training_predictions
 
 __all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetectionOutput"]
 
@@ -355,10 +355,13 @@ class YoloForObjectDetection(YoloPreTrainedModel):
             :class:`YoloObjectDetectionOutput`.
         """
         network, pixel_values, features = self._run_network(pixel_values)
-        loss = loss_dict = None
+        loss = loss_dict = trained = None
         if labels is not None:
-            loss, loss_dict = task_loss(self, features, labels, pixel_values)
-        heads = run_anchor_head(network.model[-1], features)
+            trained = training_predictions(self, features)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values, predictions=trained)
+        # With labels the head already ran for the loss: decode those outputs rather than run it twice (the fused
+        # twin's head is another module, so evaluation with labels runs it).
+        heads = run_anchor_head(network.model[-1], features, trained if network is self.model else None)
         output = YoloObjectDetectionOutput(
             loss=loss,
             loss_dict=loss_dict,
