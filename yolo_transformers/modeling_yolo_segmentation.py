@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
+from .processing.batching import size_groups
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
@@ -112,6 +113,10 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         Returns:
             :class:`YoloInstanceSegmentationOutput`.
         """
+        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
+            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
+                       for x in groups.inputs]
+            return self._merged(groups, outputs, return_dict)
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
@@ -126,7 +131,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             mask_coefficients=heads.raw["mask_coefficient"].transpose(1, 2),
             proto_masks=self._prototypes(head.proto, features),
         )
-        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The head's inference tensors exactly as Ultralytics computes them (used to prove conversion parity).
