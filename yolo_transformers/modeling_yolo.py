@@ -379,6 +379,7 @@ class YoloForObjectDetection(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels, num_anchors)` boxes (xywh pixels, or xyxy when end-to-end) and sigmoid
             class scores.
         """
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
         outputs = self.forward(pixel_values)
         boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.model.model[-1].end2end))
         return torch.cat((boxes, outputs.logits.sigmoid()), dim=-1).transpose(1, 2)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .processing.batching import size_groups
+from .processing.batching import plain, size_groups
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
@@ -124,6 +124,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels + 1, num_anchors)`: rotated ``(cx, cy, w, h)`` in input pixels, sigmoid class
             scores and the angle in radians.
         """
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
         outputs = self.forward(pixel_values, return_dict=True)
         boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, False, rotated=True)
         rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.pred_angles[..., None]), dim=-1)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .processing.batching import size_groups
+from .processing.batching import plain, size_groups
 from .network.heads import normalized_boxes, pixel_scale, run_anchor_head, ultralytics_box_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
@@ -144,6 +144,7 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels + K * D, num_anchors)`: boxes (xywh pixels, or xyxy for the end-to-end branch),
             sigmoid class scores and keypoints (``x, y`` pixels[, visibility]) flattened keypoint-major.
         """
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
         outputs = self.forward(pixel_values, return_dict=True)
         boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.config.end_to_end))
         keypoints = outputs.pred_keypoints

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .processing.batching import size_groups
+from .processing.batching import plain, size_groups
 from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
@@ -141,6 +141,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             or xyxy for the end-to-end branch), sigmoid class scores and mask coefficients; and
             `(batch_size, num_masks, height / 4, width / 4)` prototypes.
         """
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
         outputs = self.forward(pixel_values, return_dict=True)
         boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.config.end_to_end))
         rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.mask_coefficients), dim=-1)
