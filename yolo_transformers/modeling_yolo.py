@@ -66,6 +66,13 @@ class YoloObjectDetectionOutput(ModelOutput):
         hidden_states (`tuple[torch.Tensor]`, *optional*):
             Feature maps entering the head, one per level, each `(batch_size, channels, height, width)`; returned
             with ``output_hidden_states=True``.
+
+    For a batch of images of different letterbox shapes (a pipeline's batch; every task's output does the same),
+    each image runs at its own input and the outputs are padded: ``num_anchors`` is the largest image's, padded
+    anchors have ``logits`` of ``-inf``, and two keys are added: ``input_size`` `(batch_size, 2)` int64, each image's
+    own network input (height, width) in pixels, and ``padded_input_size`` `(batch_size, 2)`, the padded shape that
+    dense outputs (mask prototypes, semantic logits, depth, hidden states) are laid out for, padding at the bottom
+    and right. See :mod:`yolo_transformers.processing.batching`.
     """
 
     loss: torch.Tensor | None = None

@@ -64,7 +64,7 @@ def _same_pipeline_results(task: str, alone, batched) -> None:
     elif task in ("segment", "semantic"):
         assert [d["label"] for d in alone] == [d["label"] for d in batched]
         for a, b in zip(alone, batched):
-            assert (np.asarray(a["mask"]) == np.asarray(b["mask"])).mean() >= 0.999
+            assert np.array_equal(np.asarray(a["mask"]), np.asarray(b["mask"]))
     elif task == "depth":
         torch.testing.assert_close(batched["predicted_depth"], alone["predicted_depth"], rtol=1e-4, atol=1e-5)
     else:
@@ -159,21 +159,6 @@ def test_semantic_and_prototype_maps_are_cut_to_each_image(task_folder):
                 height, width = alone.shape[-2:]
                 torch.testing.assert_close(batch[field][index, :, :height, :width], alone, rtol=1e-4, atol=1e-4)
                 assert not batch[field][index, :, height:].any() and not batch[field][index, :, :, width:].any()
-
-
-def test_processor_called_with_a_list_of_mixed_sizes_gives_each_image_its_own_letterbox(task_folder):
-    folder, photo = task_folder("detect")
-    images = _mixed_sizes(photo)
-    model, processor = AutoModel.from_pretrained(folder).eval(), AutoImageProcessor.from_pretrained(folder)
-    with torch.no_grad():
-        batch = model(**processor(images=images))
-        sizes = [image.size[::-1] for image in images]
-        batched = processor.post_process_object_detection(batch, 0.25, sizes)
-        for image, size, found in zip(images, sizes, batched):
-            alone = processor.post_process_object_detection(model(**processor(images=image)), 0.25, [size])[0]
-            assert found["labels"].tolist() == alone["labels"].tolist()
-            torch.testing.assert_close(found["boxes"], alone["boxes"], rtol=0, atol=0.5)
-    assert sum(len(found["labels"]) for found in batched) >= len(images)
 
 
 def test_key_dataset_over_a_real_split_of_mixed_sizes(converted_tiny_detector, shapes_dataset, tmp_path):
