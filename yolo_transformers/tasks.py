@@ -37,6 +37,13 @@ class TaskSpec:
         has_classes: Whether the head predicts classes (every task but depth).
         dense_column: For per-pixel tasks, the dataset column holding the target map (``annotation``: the class-index
             mask, the Hub's scene_parse_150 convention; ``depth_map``: metric depth), else None.
+        training_dataset: Ultralytics' training dataset class (``ultralytics.data.dataset``) whose augmentation the
+            task's training mirrors (its ``format_class`` closes the pipeline): ``YOLODataset`` (``v8_transforms``),
+            ``SemanticDataset``, ``DepthDataset`` or ``ClassificationDataset`` (``classify_augmentations``).
+        augmentation_off: Augmentation settings that dataset class forces to 0 (``DepthDataset``: no mosaic, mixup,
+            cutmix or copy-paste).
+        resize_short_side: Training images are loaded with the short side at ``imgsz`` (``SemanticDataset``), not
+            the long side.
     """
 
     name: str
@@ -54,6 +61,9 @@ class TaskSpec:
     detection_extras: tuple[str, ...] = ()
     has_classes: bool = True
     dense_column: str | None = None
+    training_dataset: str = "YOLODataset"
+    augmentation_off: tuple[str, ...] = ()
+    resize_short_side: bool = False
 
 
 _LETTERBOX = "YoloImageProcessor"
@@ -72,10 +82,12 @@ TASK_SPECS: dict[str, TaskSpec] = {
         TaskSpec("semantic", "SemanticSegmentationModel", "YoloForSemanticSegmentation", _LETTERBOX, "letterbox",
                  ("AutoModel", "AutoModelForSemanticSegmentation", "AutoModelForImageSegmentation"),
                  "image-segmentation", "semantic segmentation model", "semantic segmentation",
-                 ("semantic-segmentation",), parity="class_map", dense_column="annotation"),
+                 ("semantic-segmentation",), parity="class_map", dense_column="annotation",
+                 training_dataset="SemanticDataset", resize_short_side=True),
         TaskSpec("depth", "DepthModel", "YoloForDepthEstimation", _LETTERBOX, "stretch",
                  ("AutoModel", "AutoModelForDepthEstimation"), "depth-estimation", "depth estimation model",
-                 "depth estimation", parity="depth", has_classes=False, dense_column="depth_map"),
+                 "depth estimation", parity="depth", has_classes=False, dense_column="depth_map",
+                 training_dataset="DepthDataset", augmentation_off=("mosaic", "mixup", "cutmix", "copy_paste")),
         TaskSpec("pose", "PoseModel", "YoloForPoseEstimation", _LETTERBOX, "letterbox", ("AutoModel",),
                  "keypoint-detection", "pose estimation (keypoint) model", "pose estimation (keypoints)",
                  detection_extras=("keypoints",)),
@@ -85,7 +97,8 @@ TASK_SPECS: dict[str, TaskSpec] = {
         TaskSpec("classify", "ClassificationModel", "YoloForImageClassification",
                  "YoloClassificationImageProcessor", "center_crop",
                  ("AutoModel", "AutoModelForImageClassification"), "image-classification", "image classifier",
-                 "image classification", ("multi-class-image-classification",), parity="probabilities"),
+                 "image classification", ("multi-class-image-classification",), parity="probabilities",
+                 training_dataset="ClassificationDataset"),
     )
 }
 

@@ -76,20 +76,23 @@ def test_train_takes_an_ultralytics_pt_and_a_hub_dataset(tiny_detector_pt, tmp_p
     assert 0 <= config.metrics["metrics/mAP50-95(B)"] <= 1
 
 
-@pytest.mark.parametrize("task", ["classify", "semantic"])
-def test_train_accepts_other_tasks_and_records_their_metrics(task, converted_task_model, tmp_path, capsys):
+@pytest.mark.parametrize("task", ["classify", "semantic", "pose"])
+def test_train_augments_other_tasks_and_records_their_metrics(task, converted_task_model, tmp_path, capsys, caplog):
     from tests.fixtures.tiny_tasks import trained_task_checkpoint, trained_task_data
 
     from yolo_transformers.auto import model_class_for_task
 
     folder = converted_task_model(trained_task_checkpoint(task)).output_dir
-    code = main(["train", str(folder), str(trained_task_data(task)), "--epochs", "1", "--batch", "8", "--output",
-                 str(tmp_path / "out")])
+    with caplog.at_level("INFO", logger="yolo_transformers.training.transforms"):
+        code = main(["train", str(folder), str(trained_task_data(task)), "--epochs", "1", "--batch", "8",
+                     "--imgsz", "64", "--output", str(tmp_path / "out")])
     out = capsys.readouterr().out
+    augmented = {"classify": "AugmentedClassificationDataset"}.get(task, "AugmentedTaskDataset")
+    assert f"training {task!r} with Ultralytics' augmentation" in caplog.text and augmented in caplog.text
 
     assert code == 0, out
     config = YoloConfig.from_pretrained(tmp_path / "out")
-    metric = {"classify": "metrics/accuracy_top1", "semantic": "metrics/mIoU"}[task]
+    metric = {"classify": "metrics/accuracy_top1", "semantic": "metrics/mIoU", "pose": "metrics/mAP50-95(P)"}[task]
     assert config.task == task and metric in config.metrics, config.metrics
     trained = model_class_for_task(task).from_pretrained(tmp_path / "out")
     before = model_class_for_task(task).from_pretrained(folder)

@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="fine-tune a model on a dataset with transformers' Trainer, evaluate, save and push",
-        description="Fine-tune a YOLO detector with transformers' Trainer and Ultralytics' recipe (its augmentation, "
+        description="Fine-tune a YOLO model of any task with transformers' Trainer and Ultralytics' recipe (the "
+        "task's augmentation as Ultralytics trains it, "
         "optimiser groups, warmup and decay, nominal batch size 64, EMA) on a YOLO, saved or Hub dataset; evaluate "
         "it on the validation split, save it (with the metrics in config.json) and optionally push it to the Hub.",
         epilog=EXAMPLES,
@@ -49,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-ema", action="store_true", help="save the raw weights instead of their EMA")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-augment", action="store_true",
-                        help="letterbox only, without Ultralytics' training augmentation (mosaic, perspective, HSV, flip)")
+                        help="letterbox only, without Ultralytics' training augmentation of the task (mosaic, "
+                        "perspective, HSV, flips; classify: random resized crop, RandAugment, erasing)")
     parser.add_argument("--classes-from-data", action="store_true",
                         help="re-head the model to the dataset's classes (new class layers, other weights kept)")
     parser.add_argument("--push-to-hub", metavar="USER/NAME", help="push the trained model to this Hub repo")

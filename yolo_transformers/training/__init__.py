@@ -11,7 +11,8 @@ from ..lazy_exports import lazy_attributes
 
 __all__ = ["DetectionTransform", "collate_fn", "EndToEndLossSchedule", "coco_target", "evaluate", "record_metrics",
            "training_dataset", "train_transform_for", "collate_for", "AugmentedDetectionDataset", "YoloTrainer",
-           "UltralyticsRecipe", "fine_tune", "TaskTransform", "evaluate_task"]
+           "UltralyticsRecipe", "fine_tune", "TaskTransform", "evaluate_task", "AugmentedTaskDataset",
+           "AugmentedClassificationDataset"]
 
 __getattr__ = lazy_attributes(__name__, {
     "DetectionTransform": ".transforms", "collate_fn": ".transforms", "EndToEndLossSchedule": ".transforms",
@@ -20,4 +21,5 @@ __getattr__ = lazy_attributes(__name__, {
     "AugmentedDetectionDataset": ".augmentation", "YoloTrainer": ".recipe", "UltralyticsRecipe": ".recipe",
     "fine_tune": ".fine_tune",
     "TaskTransform": ".task_transform", "evaluate_task": ".task_evaluation",
+    "AugmentedTaskDataset": ".task_augmentation", "AugmentedClassificationDataset": ".classify_augmentation",
 })

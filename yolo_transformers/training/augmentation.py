@@ -11,7 +11,7 @@ Differences from Ultralytics' dataloader, on purpose:
 * Mosaic partners are drawn uniformly from the whole dataset (Ultralytics' ``cache="ram"`` behaviour) instead of
   from a buffer of recently loaded images, whose content depends on the loading order;
 * every sample runs under its own seed (``seed``, epoch, index): a run is reproducible whatever the number of
-  dataloader workers, and the process' ``random``/``numpy`` generators are restored after each sample.
+  dataloader workers, and the process' ``random``/``numpy``/``torch`` generators are restored after each sample.
 
 ``close_mosaic``: :class:`AugmentationSchedule` turns mosaic (and mixup/cutmix/copy-paste) off for the last
 ``close_mosaic`` epochs, as Ultralytics' trainer does.
@@ -24,6 +24,7 @@ import hashlib
 import logging
 import random
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 #: Ultralytics' augmentation settings this module uses (their ``default.yaml`` values are the defaults).
 _AUGMENTATION_KEYS = ("hsv_h", "hsv_s", "hsv_v", "degrees", "translate", "scale", "shear", "perspective", "flipud",
                       "fliplr", "bgr", "mosaic", "mixup", "cutmix", "copy_paste", "copy_paste_mode", "mask_ratio",
-                      "overlap_mask", "close_mosaic")  # fmt: skip
+                      "overlap_mask", "close_mosaic", "erasing", "auto_augment")  # fmt: skip
 
 
 def ultralytics_hyperparameters(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -58,15 +59,17 @@ def ultralytics_hyperparameters(overrides: Mapping[str, Any] | None = None) -> d
 
 @contextlib.contextmanager
 def seeded_draws(*parts: int) -> Iterator[None]:
-    """Seed Python's and numpy's global generators from ``parts`` (what Ultralytics' transforms draw from), then
-    restore them."""
+    """Seed Python's, numpy's and torch's (CPU) global generators from ``parts`` (what Ultralytics' transforms and
+    torchvision's classification transforms draw from), then restore them."""
     digest = hashlib.sha256(repr(parts).encode()).digest()
     seed = int.from_bytes(digest[:4], "little")
     python_state, numpy_state = random.getstate(), np.random.get_state()
     random.seed(seed)
     np.random.seed(seed)
     try:
-        yield
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
@@ -84,7 +87,20 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
 
     Items are ``{"pixel_values": (3, S, S) float32 RGB in [0, 1], "labels": {"class_labels": (N,) int64, "boxes":
     (N, 4) float32 normalized (cx, cy, w, h)}}``, the batch format of :func:`~.transforms.collate_fn`.
+
+    Subclasses (:mod:`.task_augmentation`) serve the other tasks through the same pipeline by setting the flags
+    Ultralytics' ``YOLODataset`` sets (``use_segments``, ``use_keypoints``, ``use_obb``), its ``data`` dict
+    (``flip_idx``, ``kpt_shape``), the ``Format`` class of its dataset class and ``resize_short`` (semantic), and by
+    overriding :meth:`get_image_and_label` and :meth:`_labels`.
     """
+
+    #: What Ultralytics' transforms read from their dataset (``YOLODataset`` attributes).
+    use_keypoints = use_obb = use_segments = False
+    data: Mapping[str, Any] = MappingProxyType({})
+    #: Ultralytics' ``Format`` subclass closing the pipeline (``Format``, ``SemanticFormat``, ``DepthFormat``).
+    format_class_name = "Format"
+    #: Resize the short side (not the long side) to ``imgsz`` when loading (Ultralytics' semantic datasets).
+    resize_short = False
 
     def __init__(self, rows: Any, image_size: int, *, hyperparameters: Mapping[str, Any] | None = None,
                  seed: int = 0) -> None:  # fmt: skip
@@ -96,34 +112,35 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
         self.epochs: int | None = None  # length of the run, for close_mosaic
         self.mosaic_closed = False
         # what Ultralytics' mix transforms read from their dataset
-        self.cache, self.buffer, self.data = "ram", [], {}
+        self.cache, self.buffer = "ram", []
         self.max_cached_images = min(len(self.rows), 1000)  # Ultralytics' mosaic buffer holds up to 1000
         self._images: dict[int, tuple[np.ndarray, tuple[int, int]]] = {}
         self._objects: dict[int, Any] = {}
-        self.use_keypoints = self.use_obb = self.use_segments = False
         self.transforms = self._build()
 
     def _build(self) -> Any:
-        """Ultralytics' ``v8_transforms`` + ``Format`` with the current settings."""
-        from ultralytics.data.augment import Format, v8_transforms
+        """Ultralytics' ``v8_transforms`` + its ``Format`` (:attr:`format_class_name`) with the current settings."""
+        from ultralytics.data import augment
         from ultralytics.utils import IterableSimpleNamespace
 
         settings = dict(self.hyperparameters)
         if self.mosaic_closed:  # Ultralytics' YOLODataset.close_mosaic
             settings.update(mosaic=0.0, copy_paste=0.0, mixup=0.0, cutmix=0.0)
         hyp = IterableSimpleNamespace(**settings)
-        transforms = v8_transforms(self, self.imgsz, hyp)
-        transforms.append(Format(bbox_format="xywh", normalize=True, return_mask=False, return_keypoint=False,
-                                 return_obb=False, batch_idx=True, mask_ratio=hyp.mask_ratio,
-                                 mask_overlap=hyp.overlap_mask, bgr=hyp.bgr))  # fmt: skip
+        transforms = augment.v8_transforms(self, self.imgsz, hyp)
+        format_class = getattr(augment, self.format_class_name)
+        transforms.append(format_class(bbox_format="xywh", normalize=True, return_mask=self.use_segments,
+                                       return_keypoint=self.use_keypoints, return_obb=self.use_obb, batch_idx=True,
+                                       mask_ratio=hyp.mask_ratio, mask_overlap=hyp.overlap_mask, bgr=hyp.bgr))  # fmt: skip
         return transforms
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def _load_image(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
-        """Row ``index``'s image as Ultralytics' ``load_image`` gives it for training (BGR, long side ``imgsz``),
-        kept in a bounded RAM cache as Ultralytics keeps recently loaded images for mosaic."""
+        """Row ``index``'s image as Ultralytics' ``load_image`` gives it for training (BGR, long side ``imgsz``, or
+        the short side with :attr:`resize_short`), kept in a bounded RAM cache as Ultralytics keeps recently loaded
+        images for mosaic."""
         import cv2
 
         cached = self._images.get(index)
@@ -131,8 +148,11 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
             return cached
         image = np.ascontiguousarray(to_rgb_array(self.rows[index]["image"])[..., ::-1])  # BGR, as cv2.imread
         h0, w0 = image.shape[:2]
-        ratio = self.imgsz / max(h0, w0)
-        if ratio != 1:
+        ratio = self.imgsz / (min(h0, w0) if self.resize_short else max(h0, w0))
+        if ratio != 1 and self.resize_short:  # Ultralytics' load_image(resize_short=True)
+            size = (int(np.ceil(w0 * ratio)), self.imgsz) if h0 < w0 else (self.imgsz, int(np.ceil(h0 * ratio)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        elif ratio != 1:
             size = (min(int(np.ceil(w0 * ratio)), self.imgsz), min(int(np.ceil(h0 * ratio)), self.imgsz))
             image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
         if len(self._images) >= self.max_cached_images:
@@ -161,10 +181,12 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         with seeded_draws(self.seed, self.epoch, int(index)):
             sample = self.transforms(self.get_image_and_label(index))
-        return {
-            "pixel_values": sample["img"].float() / 255.0,
-            "labels": {"class_labels": sample["cls"].reshape(-1).long(), "boxes": sample["bboxes"].reshape(-1, 4).float()},
-        }
+        return {"pixel_values": sample["img"].float() / 255.0, "labels": self._labels(sample)}
+
+    def _labels(self, sample: Mapping[str, Any]) -> Any:
+        """The model's labels from the output of Ultralytics' ``Format``: ``{"class_labels": (N,) int64, "boxes":
+        (N, 4) float32 normalized (cx, cy, w, h)}``."""
+        return {"class_labels": sample["cls"].reshape(-1).long(), "boxes": sample["bboxes"].reshape(-1, 4).float()}
 
     def set_epoch(self, epoch: int, epochs: int | None = None) -> None:
         """Start epoch ``epoch`` (0-based) of ``epochs``: new draws, and mosaic off for the last ``close_mosaic``.
@@ -183,9 +205,11 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
 
 
 class AugmentationSchedule(TrainerCallback):
-    """Tell an :class:`AugmentedDetectionDataset` the epoch ``Trainer`` starts (new draws, ``close_mosaic``)."""
+    """Tell an augmented dataset (``set_epoch``, ``epochs``: :class:`AugmentedDetectionDataset` and its task
+    subclasses, :class:`~.classify_augmentation.AugmentedClassificationDataset`) the epoch ``Trainer`` starts (new
+    draws, ``close_mosaic``)."""
 
-    def __init__(self, dataset: AugmentedDetectionDataset) -> None:
+    def __init__(self, dataset: Any) -> None:
         self.dataset = dataset
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

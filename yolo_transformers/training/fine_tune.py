@@ -125,7 +125,8 @@ def fine_tune(
         weight_decay: Without ``recipe``: AdamW weight decay.
         warmup_steps: Without ``recipe``: linear warmup steps.
         seed: ``Trainer`` seed (initialisation of re-headed layers happens before, at loading).
-        augment: Ultralytics' training augmentation (see :func:`~.transforms.training_dataset`); False: letterbox.
+        augment: Ultralytics' training augmentation of the model's task (see :func:`~.transforms.training_dataset`);
+            False: letterbox only.
         augmentation: Ultralytics augmentation settings overriding its defaults (``mosaic``, ``close_mosaic``...).
         recipe: An :class:`~.recipe.UltralyticsRecipe`: train with :class:`~.recipe.YoloTrainer` (Ultralytics'
             optimiser groups, warmup and decay, nominal batch size, EMA); None: a plain ``Trainer`` with AdamW.
@@ -164,10 +165,6 @@ def fine_tune(
         dataloader_num_workers=0,
     )  # fmt: skip
     args = TrainingArguments(**{**defaults, **training_arguments})
-    if augment and model.config.task != "detect":
-        logger.info("Ultralytics' training augmentation is wired for 'detect' only: training %r letterboxed",
-                    model.config.task)
-        augment = False
     train_rows, augmentation_callbacks = training_dataset(model.config, train, image_size=image_size, augment=augment, seed=seed,
                                              processor=processor, hyperparameters=augmentation)  # fmt: skip
     options = dict(model=model, args=args, data_collator=collate_for(model.config), train_dataset=train_rows,

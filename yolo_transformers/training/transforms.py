@@ -35,6 +35,7 @@ import torch
 from transformers import TrainerCallback
 
 from ..errors import DatasetFormatError, UnsupportedTaskError
+from ..tasks import TASK_SPECS
 from .task_transform import TaskTransform, collate_task_batch
 
 __all__ = ["DetectionTransform", "collate_fn", "coco_target", "EndToEndLossSchedule", "train_transform_for",
@@ -141,37 +142,48 @@ def training_dataset(
 
     Args:
         config: The model's ``YoloConfig``.
-        rows: The training split (Hub detection schema).
+        rows: The training split (the schema of ``config.task``; classification: any ``image`` + ``label`` rows).
         image_size: Square training size, default the config's (its larger side).
-        augment: Ultralytics' default training augmentation (mosaic, random perspective/scale/translate, HSV,
-            horizontal flip, ``close_mosaic``; see :mod:`.augmentation`); False: letterbox only.
+        augment: Ultralytics' default training augmentation of the task, built on its own classes: detect, segment,
+            pose, obb and semantic get ``v8_transforms`` (mosaic, random perspective/scale/translate, HSV, flips,
+            ``close_mosaic``; :mod:`.augmentation`, :mod:`.task_augmentation`), depth the same without mosaic,
+            classify ``classify_augmentations`` (:mod:`.classify_augmentation`). False: letterbox only.
         seed: Seed of the augmentation draws.
         processor: The model's image processor (letterbox-only path), default built from ``config``.
-        hyperparameters: Ultralytics augmentation settings overriding its defaults (``mosaic``, ``scale``, ...).
+        hyperparameters: Ultralytics augmentation settings overriding its defaults (``mosaic``, ``scale``, ...);
+            ``mask_ratio`` and ``overlap_mask`` default to ``config.train_args``' (what the segment loss reads).
 
     Returns:
         ``(dataset, callbacks)``: pass both to ``Trainer`` (``callbacks`` moves the augmentation's epoch).
-
-    Raises:
-        UnsupportedTaskError: ``augment=True`` for a task other than ``detect``.
     """
-    if not augment:
-        metadata = None
-        if config.task != "detect":  # flip_idx, depth_scale, label_mapping travel in the dataset's metadata
-            from ..data.metadata import read_metadata
+    metadata = None
+    if config.task not in ("detect", "classify"):  # flip_idx, depth_scale, label_mapping travel in the metadata
+        from ..data.metadata import read_metadata
 
-            metadata = read_metadata(rows)
+        metadata = read_metadata(rows)
+    if not augment:
         transform = train_transform_for(config, image_size=image_size, processor=processor, metadata=metadata)
         return rows.with_transform(transform), []
-    if config.task != "detect":
-        raise UnsupportedTaskError(
-            f"augment=True: Ultralytics' training augmentation is wired for 'detect' only, not {config.task!r}. Fix: "
-            "pass augment=False (letterbox only; train_transform_for(..., fliplr=0.5) mirrors samples for this task)."
-        )
     from .augmentation import AugmentationSchedule, AugmentedDetectionDataset
 
-    size = image_size or max(config.image_hw)
-    dataset = AugmentedDetectionDataset(rows, int(size), hyperparameters=hyperparameters, seed=seed)
+    size = int(image_size or max(config.image_hw))
+    if config.task == "detect":
+        dataset = AugmentedDetectionDataset(rows, size, hyperparameters=hyperparameters, seed=seed)
+    elif TASK_SPECS[config.task].training_dataset == "ClassificationDataset":
+        from .classify_augmentation import AugmentedClassificationDataset
+
+        dataset = AugmentedClassificationDataset(rows, size, hyperparameters=hyperparameters, seed=seed)
+    else:
+        from ..loss.yolo_loss import training_hyperparameters
+        from .task_augmentation import AugmentedTaskDataset
+
+        train_args = training_hyperparameters(config.train_args)
+        settings = {"mask_ratio": train_args.mask_ratio, "overlap_mask": train_args.overlap_mask,
+                    **(hyperparameters or {})}  # fmt: skip
+        dataset = AugmentedTaskDataset(rows, size, task=config.task, metadata=metadata, hyperparameters=settings,
+                                       seed=seed)  # fmt: skip
+    logger.info("training %r with Ultralytics' augmentation (as its %s does; %s), seed %d", config.task,
+                TASK_SPECS[config.task].training_dataset, type(dataset).__name__, seed)
     return dataset, [AugmentationSchedule(dataset)]
 
 
@@ -222,7 +234,8 @@ def train_transform_for(
     Args:
         config: The model's ``YoloConfig``.
         image_size: Training input size (default the config's).
-        augment: Ultralytics' training augmentation (mosaic, random perspective, HSV, ...).
+        augment: Refused: Ultralytics' augmentation draws other rows (mosaic), so it is a dataset, not a batch
+            transform; use :func:`training_dataset` ``(augment=True)``.
         processor: The model's image processor (default: built from ``config``).
         metadata: The dataset's :class:`~yolo_transformers.data.metadata.YoloMetadata` (``flip_idx``,
             ``depth_scale``, ``label_mapping``).
@@ -231,15 +244,14 @@ def train_transform_for(
         seed: Seed of the flip draws.
 
     Raises:
-        UnsupportedTaskError: ``augment=True``: Ultralytics' augmentation pipeline is not available for
-            ``config.task`` here (it is the detection training recipe's), or ``fliplr`` with ``detect``.
+        UnsupportedTaskError: ``augment=True`` (see above), or ``fliplr`` with ``detect``.
     """
     from ..image_processing_auto import processor_for_config
 
     if augment:
         raise UnsupportedTaskError(
             f"augment=True for task {config.task!r}: Ultralytics' augmentation needs the whole dataset (mosaic draws "
-            "other rows), not one batch of rows. Fix: training_dataset(config, rows, augment=True) (detect only), or "
+            "other rows), not one batch of rows. Fix: training_dataset(config, rows, augment=True) (every task), or "
             "augment=False here (letterbox only; fliplr= mirrors samples for the other tasks)."
         )
     processor = processor or processor_for_config(config)
