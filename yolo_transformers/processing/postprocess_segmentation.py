@@ -136,7 +136,8 @@ class InstanceSegmentationPostProcessing:
             size = input_sizes[i] if originals is None else originals[i]
             if originals is not None:
                 det_boxes = scale_boxes_to_original(det_boxes, input_sizes[i], originals[i])
-            protos, coeffs = _with_threshold(prototypes[i], coefficients[i][det.indices], mask_threshold)
+            own_protos = self._own_map(prototypes[i], i, input_sizes[i], outputs)  # a mixed batch's padding cut away
+            protos, coeffs = _with_threshold(own_protos, coefficients[i][det.indices], mask_threshold)
             masks = _assemble_masks(protos, coeffs, det_boxes, size, originals is not None)
             present = masks.flatten(1).amax(1) > 0
             scores, labels = det.scores[present], det.labels[present]

@@ -46,6 +46,11 @@ class SelectedBoxes:
     kept: list[KeptDetections]
 
 
+def _reported(outputs: Any, key: str) -> Any:
+    """A field the model adds to its outputs only for some batches (``input_size``, ``padded_input_size``), or None."""
+    return outputs.get(key) if isinstance(outputs, Mapping) else getattr(outputs, key, None)
+
+
 class DetectionSelection:
     """Letterbox and selection methods shared by :class:`~yolo_transformers.YoloImageProcessor` and its task mixins."""
 
@@ -138,18 +143,32 @@ class DetectionSelection:
         self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None,
         outputs: Any = None,
     ) -> list[tuple[int, int]]:
-        """Network input ``(height, width)`` per image: given, reported by the model (``outputs.input_size``, for
-        a batch letterboxed to one shared shape by a pipeline's collate), derived from original sizes, or the full
+        """Network input ``(height, width)`` per image: given, reported by the model (``outputs.input_size`` `(B, 2)`,
+        each image's own input in a batch of mixed letterbox shapes), derived from original sizes, or the full
         shape."""
-        reported = outputs.get("input_size") if isinstance(outputs, Mapping) else getattr(outputs, "input_size", None)
+        reported = _reported(outputs, "input_size")
         if input_size is None and reported is not None:
-            input_size = [int(v) for v in torch.as_tensor(reported).reshape(-1, 2)[0]]
+            rows = [(int(h), int(w)) for h, w in torch.as_tensor(reported).reshape(-1, 2).tolist()]
+            return rows if len(rows) == batch else rows[:1] * batch
         if input_size is not None:
             height, width = (int(s) for s in input_size)
             return [(height, width)] * batch
         if originals is not None:
             return [g.input_size for g in self.letterbox_geometry(originals)]
         return [self.letterbox_shape()] * batch
+
+    @staticmethod
+    def _own_map(maps: torch.Tensor, index: int, input_size: Sequence[int], outputs: Any) -> torch.Tensor:
+        """``(..., h, w)`` dense output of image ``index`` cut to that image's own input (``input_size``) when the
+        model padded it into a batch of mixed letterbox shapes (``outputs.padded_input_size``), else as is."""
+        padded = _reported(outputs, "padded_input_size")
+        if padded is None:
+            return maps
+        rows = torch.as_tensor(padded).reshape(-1, 2)
+        padded_h, padded_w = (int(v) for v in rows[index if len(rows) > index else 0])
+        height = maps.shape[-2] * int(input_size[0]) // padded_h
+        width = maps.shape[-1] * int(input_size[1]) // padded_w
+        return maps[..., :height, :width].contiguous()
 
     def _decode_and_select(
         self, outputs: Any, expected: str, threshold: float | None, target_sizes: Any, input_size: Sequence[int] | None,
