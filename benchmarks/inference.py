@@ -11,9 +11,14 @@ For each model (random weights, built from yaml; one ``TaskSpec`` per task in ``
 (c) the raw network forward alone (the network exactly as Ultralytics' predictor runs it: fused, channels-last on
     x86 CPUs, on the same input tensor), beside our model call alone,
 (d) the same as (b) with ``from_pretrained(folder, runtime="onnx")``: our verified ONNX export in ONNX Runtime,
-(e) the same with ``runtime="openvino"`` (float32; ``e-bf16``: ``precision="bf16"``, where the CPU has it),
+(e) the same with ``runtime="openvino"``: at our default float32 (``e``, what the export verified) and at the precision
+    Ultralytics' OpenVINO model runs (``e_same``: ``precision=`` set to it, bfloat16 on CPUs with AMX/AVX512-BF16),
 (f) Ultralytics' own exports through ``YOLO("model.onnx").predict`` (f-onnx) and ``YOLO("model_openvino_model")``
-    (f-openvino; Ultralytics leaves OpenVINO's default precision, which is bfloat16 on CPUs with AMX),
+    (f-openvino). Ultralytics' OpenVINO backend (``ultralytics/nn/backends/openvino.py``, 8.4) compiles with only
+    ``PERFORMANCE_HINT=LATENCY`` on x86 Linux, so it runs OpenVINO's default inference precision: bfloat16 on CPUs
+    with AMX or AVX512-BF16, float32 elsewhere. The precision is read back from its compiled model and printed.
+    ``f_openvino_f32`` is the same Ultralytics model recompiled with ``INFERENCE_PRECISION_HINT=f32`` (only that
+    object's compiled model is replaced; no process-wide setting changes), for the float32-against-float32 ratio,
 and the load time of ``AutoModel*.from_pretrained(folder)`` against ``YOLO(pt)``.
 
 The runtimes run at the same thread count as torch (its default): ONNX Runtime's ``intra_op_num_threads`` and
@@ -31,7 +36,8 @@ obb (yolo11n-obb), classify (yolo11n-cls), semantic (yolo26n-sem), depth (yolo26
 the model list (each yaml's task is read from its name suffix).
 
 Targets: (b)/(a) <= 1.0 at batch 1 and <= 0.9 at batch 8; our model call within 3% of (c); load ratio <= 1.0;
-(d)/(a) <= 0.7 and (e)/(a) <= 0.6 at batch 1; (d)/(f-onnx) <= 1.0 and (e)/(f-openvino) <= 1.0.
+(d)/(a) <= 0.7 and (e)/(a) <= 0.6 at batch 1; (d)/(f-onnx) <= 1.0 and (e)/(f-openvino) <= 1.0, the last judged
+at the same precision on both sides: ``e_same / f_openvino`` (Ultralytics' precision) and ``e / f_openvino_f32``.
 The verdicts printed for (b)/(a) are for the same thread count.
 
 Run: ``python benchmarks/inference.py`` (``--help`` for options). Timings interleave the contenders and report
@@ -44,6 +50,7 @@ import argparse
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -51,6 +58,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
+# benchmarks/datasets.py would shadow the `datasets` library (which yolo_transformers imports): keep this folder off
+# sys.path, as `python benchmarks/inference.py` puts it first.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -214,19 +224,26 @@ def _inference_times(
     contenders = {"a": ultralytics_end_to_end, "b": ours_end_to_end}
     if not runtimes_only:
         contenders.update({"c": raw_forward, "model": our_model_call})
+    facts: dict[str, Any] = {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
     if exports:
-        contenders.update(_runtime_contenders(folder, task, bgr, rgb, sizes, exports, default_threads))
+        runtime_contenders, facts["ultralytics_openvino_precision"] = _runtime_contenders(
+            folder, task, bgr, rgb, sizes, exports, default_threads)
+        contenders.update(runtime_contenders)
         torch.set_num_threads(default_threads)  # the exported models' predictors set it again on their first call
     times = _median_times(contenders, repeats, warmup)
     if runtimes_only:
-        return times | {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
+        return times | facts
     own = _median_times({"a_own_threads": ultralytics_end_to_end}, repeats, warmup, threads=ultralytics_threads)
-    return times | own | {"ultralytics_threads": ultralytics_threads, "threads": default_threads}
+    return times | own | facts
 
 
 def _runtime_contenders(folder: Path, task: str, bgr: list, rgb: list, sizes: list, exports: dict[str, Path],
-                        threads: int) -> dict[str, Callable[[], object]]:
-    """(d), (e), e-bf16 and (f): our runtime models behind our processor, and Ultralytics' exports in YOLO.predict."""
+                        threads: int) -> tuple[dict[str, Callable[[], object]], str]:
+    """(d), (e), e_same and (f): our runtime models behind our processor, and Ultralytics' exports in YOLO.predict.
+
+    Returns:
+        The contenders, and the precision Ultralytics' OpenVINO model runs at (``e_same`` runs ours at it).
+    """
     from transformers import AutoImageProcessor
     from ultralytics import YOLO
 
@@ -243,18 +260,50 @@ def _runtime_contenders(folder: Path, task: str, bgr: list, rgb: list, sizes: li
 
     def theirs(path: Path):
         yolo = YOLO(str(path), task=task)
-        return lambda: yolo.predict(bgr, verbose=False, device="cpu")
 
-    contenders = {
-        "d": ours(auto_class.from_pretrained(folder, runtime="onnx", num_threads=threads)),
-        "e": ours(auto_class.from_pretrained(folder, runtime="openvino", num_threads=threads)),
-        "e_bf16": ours(auto_class.from_pretrained(folder, runtime="openvino", num_threads=threads, precision="bf16")),
-        "f_onnx": theirs(exports["onnx"]),
-        "f_openvino": theirs(exports["openvino"]),
-    }
-    for run in (contenders["f_onnx"], contenders["f_openvino"]):
+        def run():
+            return yolo.predict(bgr, verbose=False, device="cpu")
+
+        run.yolo = yolo  # type: ignore[attr-defined]
+        return run
+
+    contenders = {"f_onnx": theirs(exports["onnx"]), "f_openvino": theirs(exports["openvino"]),
+                  "f_openvino_f32": theirs(exports["openvino"])}
+    for run in contenders.values():
         run()  # sets up each predictor (which sets the torch thread count; the caller restores it)
-    return contenders
+    precision = _ultralytics_openvino_precision(contenders["f_openvino"])
+    _recompile_openvino_f32(contenders["f_openvino_f32"], exports["openvino"])
+    contenders["d"] = ours(auto_class.from_pretrained(folder, runtime="onnx", num_threads=threads))
+    contenders["e"] = ours(auto_class.from_pretrained(folder, runtime="openvino", num_threads=threads))
+    contenders["e_same"] = ours(auto_class.from_pretrained(folder, runtime="openvino", num_threads=threads,
+                                                           precision=precision))
+    return contenders, precision
+
+
+def _openvino_backend(run: Callable[[], object]) -> Any:
+    """The OpenVINO backend object behind a ``theirs`` contender (Ultralytics 8.4: ``AutoBackend.backend``)."""
+    return run.yolo.predictor.model.backend  # type: ignore[attr-defined]
+
+
+def _ultralytics_openvino_precision(run: Callable[[], object]) -> str:
+    """The inference precision Ultralytics' compiled OpenVINO model runs at: ``"bf16"``, ``"f16"`` or ``"f32"``."""
+    compiled = _openvino_backend(run).ov_compiled_model
+    return compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+
+
+def _recompile_openvino_f32(run: Callable[[], object], export: Path) -> None:
+    """Replace the compiled model of one Ultralytics OpenVINO predictor by the same IR compiled at float32, with
+    the backend's own device and config otherwise (``ultralytics/nn/backends/openvino.py``, 8.4)."""
+    import openvino as ov
+
+    backend = _openvino_backend(run)
+    xml = next(Path(export).glob("*.xml"))
+    settings = backend.compile_model.keywords  # functools.partial(core.compile_model, device_name=, config=)
+    config = {**settings.get("config", {}), "INFERENCE_PRECISION_HINT": "f32"}
+    core = ov.Core()
+    backend.ov_compiled_model = core.compile_model(core.read_model(str(xml), str(xml.with_suffix(".bin"))),
+                                                   settings.get("device_name", "CPU"), config)
+    assert _ultralytics_openvino_precision(run) == "f32"
 
 
 def _cpu_name() -> str:
@@ -270,15 +319,22 @@ def _verdict(ratio: float, target: float) -> str:
     return "ok" if ratio <= target else "MISSED"
 
 
+RUNTIME_HEADER = ("| model | task | batch | (a) YOLO.predict | (b) ours PyTorch | (d) ours ONNX Runtime | "
+                  "(e) ours OpenVINO f32 | (e) ours OpenVINO at Ultralytics' precision | (f) Ultralytics ONNX | "
+                  "(f) Ultralytics OpenVINO (its default precision) | (f) Ultralytics OpenVINO forced f32 | "
+                  "(d)/(a) | (e)/(a) | (d)/(f-onnx) | (e)/(f-openvino) both at Ultralytics' precision | "
+                  "(e)/(f-openvino) both f32 |")
+
+
 def _runtime_row(name: str, task: str, batch: int, t: dict[str, float]) -> str:
-    """One row of the runtime table: ms per image of (a), (b), (d), (e), e-bf16, (f), then the target ratios."""
-    per_image = " | ".join(f"{1e3 * t[key] / batch:.1f}" for key in ("a", "b", "d", "e", "e_bf16", "f_onnx",
-                                                                       "f_openvino"))
+    """One row of the runtime table (:data:`RUNTIME_HEADER`): ms per image, then the target ratios."""
+    per_image = " | ".join(f"{1e3 * t[key] / batch:.1f}" for key in ("a", "b", "d", "e", "e_same", "f_onnx",
+                                                                       "f_openvino", "f_openvino_f32"))
     ratios = []
     for numerator, denominator, target in (("d", "a", "onnx_b1"), ("e", "a", "openvino_b1"),
                                            ("d", "f_onnx", "vs_ultralytics_export"),
-                                           ("e", "f_openvino", "vs_ultralytics_export"),
-                                           ("e_bf16", "f_openvino", "vs_ultralytics_export")):
+                                           ("e_same", "f_openvino", "vs_ultralytics_export"),
+                                           ("e", "f_openvino_f32", "vs_ultralytics_export")):
         ratio = t[numerator] / t[denominator]
         judged = batch == 1 or target == "vs_ultralytics_export"  # the (d)/(a), (e)/(a) targets are for batch 1
         ratios.append(f"{ratio:.2f}" + (f" ({_verdict(ratio, TARGETS[target])})" if judged else ""))
@@ -304,9 +360,8 @@ def main() -> None:
             "(a) at Ultralytics' threads ms/img | (b)/(a) each at its own | (c) raw forward ms | "
             "our model call ms | model/(c) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     load_rows = ["| model | task | YOLO(pt) ms | from_pretrained ms | ratio |", "|---|---|---|---|---|"]
-    runtime_rows = ["| model | task | batch | (a) YOLO.predict | (b) ours PyTorch | (d) ours ONNX Runtime | "
-                    "(e) ours OpenVINO f32 | ours OpenVINO bf16 | (f) Ultralytics ONNX | (f) Ultralytics OpenVINO | "
-                    "(d)/(a) | (e)/(a) | (d)/(f-onnx) | (e)/(f-openvino) | bf16/(f-openvino) |", "|---|---|---|" + "---|" * 12]
+    runtime_rows = [RUNTIME_HEADER, "|---|---|---|" + "---|" * 13]
+    precisions: set[str] = set()
     with tempfile.TemporaryDirectory() as workdir:
         for model_yaml in models:
             checkpoint, folder, exports = _prepare(model_yaml, Path(workdir), not args.no_runtimes)
@@ -315,6 +370,7 @@ def main() -> None:
                 t = _inference_times(checkpoint, folder, task, batch, args.repeats, args.warmup, exports,
                                      args.runtimes_only)
                 if exports:
+                    precisions.add(t["ultralytics_openvino_precision"])
                     runtime_rows.append(_runtime_row(name, task, batch, t))
                     print(runtime_rows[-1], flush=True)
                 if args.runtimes_only:
@@ -340,7 +396,8 @@ def main() -> None:
             print(load_rows[-1], flush=True)
     print("\n" + "\n".join(rows) + "\n\n" + "\n".join(load_rows))
     if len(runtime_rows) > 2:
-        print("\nms per image, same thread count:\n\n" + "\n".join(runtime_rows))
+        print(f"\nms per image, same thread count; Ultralytics' OpenVINO models ran at {', '.join(sorted(precisions))}"
+              ":\n\n" + "\n".join(runtime_rows))
 
 
 if __name__ == "__main__":

@@ -82,8 +82,10 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
             Largest model stride in pixels.
         minimal_padding (`bool`, *optional*, defaults to `True`):
             Pad only to a stride multiple (Ultralytics ``LetterBox(auto=True)``, what ``YOLO.predict`` does for
-            one image or a batch of same-size images). A batch of mixed sizes is always padded to the full
-            ``image_size`` so it can be stacked, exactly like Ultralytics' predictor. `False` always pads fully.
+            one image or a batch of same-size images). A list of mixed sizes given to the processor at once is padded
+            to the full ``image_size`` so it can be stacked, exactly like Ultralytics' predictor; pipelines, which
+            preprocess one image at a time, keep each image's own letterbox in a batch (see
+            :mod:`yolo_transformers.processing.batching`). `False` always pads fully.
         pad_value (`int`, *optional*, defaults to 114):
             Padding intensity on the 0-255 scale.
         conf_threshold (`float`, *optional*, defaults to 0.25):
@@ -197,7 +199,8 @@ class YoloImageProcessor(TaskPostProcessingMixin, BaseImageProcessor):
             data.update(self._geometry_tensors(geometry))
         data = {k: as_return_type(v, return_tensors) for k, v in data.items()}
         if len(arrays) == 1 and return_tensors == "pt" and not self.scale_fill:
-            # one image (how pipelines call): a later torch.cat with other sizes letterboxes them to a shared shape
+            # one image (how pipelines call): a later torch.cat with other shapes makes a batch that the models run
+            # grouped by shape, each image at its own letterbox (processing.batching)
             data["pixel_values"] = letterboxed(data["pixel_values"], fill / 255)
         features = BatchFeature(data=data, tensor_type=return_tensors)
         if annotations is not None:

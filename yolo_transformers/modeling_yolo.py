@@ -16,16 +16,17 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .network.heads import normalized_boxes, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head, fuse_quietly
 from .network.architecture import build_network
 from .network.checkpointing import checkpointed_call
 from .network.twin_cache import TwinCache, state_key, state_tensors
-from .processing.batching import SharedLetterboxBatch, shared_input_size
+from .processing.batching import SizeGroups, plain, size_groups
 from .network.bias_priors import BIAS_PRIOR, attach_bias_priors
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
-from .loss.yolo_loss import task_loss
+from .loss.yolo_loss import task_loss, training_predictions
 from .modeling_loading import StrictLoadingMixin
 
 __all__ = ["YoloPreTrainedModel", "YoloForObjectDetection", "YoloObjectDetectionOutput"]
@@ -67,6 +68,13 @@ class YoloObjectDetectionOutput(ModelOutput):
         hidden_states (`tuple[torch.Tensor]`, *optional*):
             Feature maps entering the head, one per level, each `(batch_size, channels, height, width)`; returned
             with ``output_hidden_states=True``.
+
+    For a batch of images of different letterbox shapes (a pipeline's batch; every task's output does the same),
+    each image runs at its own input and the outputs are padded: ``num_anchors`` is the largest image's, padded
+    anchors have ``logits`` of ``-inf``, and two keys are added: ``input_size`` `(batch_size, 2)` int64, each image's
+    own network input (height, width) in pixels, and ``padded_input_size`` `(batch_size, 2)`, the padded shape that
+    dense outputs (mask prototypes, semantic logits, depth, hidden states) are laid out for, padding at the bottom
+    and right. See :mod:`yolo_transformers.processing.batching`.
     """
 
     loss: torch.Tensor | None = None
@@ -262,8 +270,7 @@ class YoloPreTrainedModel(StrictLoadingMixin, PreTrainedModel):
                 f"pixel_values must be (batch_size, channels, height, width), got shape {tuple(pixel_values.shape)}; "
                 "prepare images with the model's image processor."
             )
-        shared = isinstance(pixel_values, SharedLetterboxBatch)  # a pipeline's mixed-size batch (processing.batching)
-        pixel_values = self._as_input(pixel_values)
+        pixel_values = self._as_input(plain(pixel_values))  # a processor's marked tensor: plain into the network
         network = self._inference_network()
         # The memory layout the network runs in (the processor's tensors are channels-last views): converting here
         # once is cheaper than inside the first convolution, and keeps NCHW for training as Ultralytics does.
@@ -271,20 +278,23 @@ class YoloPreTrainedModel(StrictLoadingMixin, PreTrainedModel):
         pixel_values = pixel_values.contiguous(memory_format=torch.channels_last if channels_last else
                                                torch.contiguous_format)
         features = self._head_inputs(pixel_values, network)
-        return network, pixel_values.as_subclass(SharedLetterboxBatch) if shared else pixel_values, features
+        return network, pixel_values, features
 
     def _finish(self, output: ModelOutput, features: list[torch.Tensor], output_hidden_states: bool | None,
-                return_dict: bool | None, pixel_values: torch.Tensor | None = None) -> ModelOutput | tuple:
-        """The end of every task's forward: attach the head's input features on request, dict or tuple.
-
-        For a batch a pipeline letterboxed to one shared shape, ``input_size`` `(B, 2)` (height, width) is added so
-        that post-processing, which pipelines call one image at a time, undoes that letterbox.
-        """
-        shared_size = None if pixel_values is None else shared_input_size(pixel_values)
-        if shared_size is not None:
-            output["input_size"] = shared_size
+                return_dict: bool | None) -> ModelOutput | tuple:
+        """The end of every task's forward: attach the head's input features on request, dict or tuple."""
         if self.config.output_hidden_states if output_hidden_states is None else output_hidden_states:
             output["hidden_states"] = tuple(features)
+        return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
+
+    def _merged(self, groups: SizeGroups, outputs: list[ModelOutput], return_dict: bool | None) -> ModelOutput | tuple:
+        """The end of a forward over a batch of mixed letterbox shapes: each shape's outputs padded into one batch.
+
+        ``outputs`` are the forwards of ``groups.inputs`` (one network call per shape, so every image gets exactly
+        the input it gets alone); the result adds ``input_size`` and ``padded_input_size`` `(B, 2)` (see
+        :mod:`yolo_transformers.processing.batching`).
+        """
+        output = groups.merge(outputs)
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
     def _as_input(self, pixel_values: torch.Tensor) -> torch.Tensor:
@@ -332,18 +342,25 @@ class YoloForObjectDetection(YoloPreTrainedModel):
         Returns:
             :class:`YoloObjectDetectionOutput`.
         """
+        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
+            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
+                       for x in groups.inputs]
+            return self._merged(groups, outputs, return_dict)
         network, pixel_values, features = self._run_network(pixel_values)
-        loss = loss_dict = None
+        loss = loss_dict = trained = None
         if labels is not None:
-            loss, loss_dict = task_loss(self, features, labels, pixel_values)
-        heads = run_anchor_head(network.model[-1], features)
+            trained = training_predictions(self, features)
+            loss, loss_dict = task_loss(self, features, labels, pixel_values, predictions=trained)
+        # With labels the head already ran for the loss: decode those outputs rather than run it twice (the fused
+        # twin's head is another module, so evaluation with labels runs it).
+        heads = run_anchor_head(network.model[-1], features, trained if network is self.model else None)
         output = YoloObjectDetectionOutput(
             loss=loss,
             loss_dict=loss_dict,
             logits=heads.raw["scores"].transpose(1, 2),
             pred_boxes=normalized_boxes(pixel_values, heads),
         )
-        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics returns it (used to prove conversion parity).
@@ -352,6 +369,6 @@ class YoloForObjectDetection(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels, num_anchors)` boxes (xywh pixels, or xyxy when end-to-end) and sigmoid
             class scores.
         """
-        outputs = self.forward(pixel_values)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.model.model[-1].end2end))
-        return torch.cat((boxes, outputs.logits.sigmoid()), dim=-1).transpose(1, 2)
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
+        end_to_end = bool(self.model.model[-1].end2end)
+        return ultralytics_rows("detect", pixel_values, self.forward(pixel_values), end_to_end)

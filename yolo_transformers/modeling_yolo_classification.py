@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
+from .processing.batching import size_groups
 from .modeling_yolo import YoloPreTrainedModel
+from .network.ultralytics_rows import ultralytics_rows
 from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForImageClassification", "YoloImageClassifierOutput"]
@@ -78,6 +80,10 @@ class YoloForImageClassification(YoloPreTrainedModel):
         Returns:
             :class:`YoloImageClassifierOutput`.
         """
+        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
+            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
+                       for x in groups.inputs]
+            return self._merged(groups, outputs, return_dict)
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
@@ -90,8 +96,8 @@ class YoloForImageClassification(YoloPreTrainedModel):
             loss_dict=loss_dict,
             logits=logits,
         )
-        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Ultralytics' inference output: class probabilities `(batch_size, num_labels)` (softmax of the logits)."""
-        return self.forward(pixel_values, return_dict=True).logits.softmax(-1)
+        return ultralytics_rows("classify", pixel_values, self.forward(pixel_values, return_dict=True), False)

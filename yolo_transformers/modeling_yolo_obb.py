@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .processing.batching import plain, size_groups
+from .network.heads import normalized_boxes, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel
@@ -97,6 +99,10 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
         Returns:
             :class:`YoloOrientedObjectDetectionOutput`.
         """
+        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
+            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
+                       for x in groups.inputs]
+            return self._merged(groups, outputs, return_dict)
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
@@ -110,7 +116,7 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
             pred_boxes=normalized_boxes(pixel_values, heads, rotated=True),
             pred_angles=heads.raw["angle"][:, 0],
         )
-        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it (used to prove conversion parity).
@@ -119,7 +125,5 @@ class YoloForOrientedObjectDetection(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels + 1, num_anchors)`: rotated ``(cx, cy, w, h)`` in input pixels, sigmoid class
             scores and the angle in radians.
         """
-        outputs = self.forward(pixel_values, return_dict=True)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, False, rotated=True)
-        rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.pred_angles[..., None]), dim=-1)
-        return rows.transpose(1, 2)
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
+        return ultralytics_rows("obb", pixel_values, self.forward(pixel_values, return_dict=True), False)

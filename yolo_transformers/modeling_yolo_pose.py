@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, pixel_scale, run_anchor_head, ultralytics_box_rows
+from .processing.batching import plain, size_groups
+from .network.heads import normalized_boxes, pixel_scale, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .errors import ConfigError
@@ -112,6 +114,10 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
         Returns:
             :class:`YoloPoseEstimationOutput`.
         """
+        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
+            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
+                       for x in groups.inputs]
+            return self._merged(groups, outputs, return_dict)
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
@@ -130,7 +136,7 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
             pred_boxes=normalized_boxes(pixel_values, heads),
             pred_keypoints=keypoints,
         )
-        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it (used to prove conversion parity).
@@ -139,9 +145,6 @@ class YoloForPoseEstimation(YoloPreTrainedModel):
             `(batch_size, 4 + num_labels + K * D, num_anchors)`: boxes (xywh pixels, or xyxy for the end-to-end branch),
             sigmoid class scores and keypoints (``x, y`` pixels[, visibility]) flattened keypoint-major.
         """
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
         outputs = self.forward(pixel_values, return_dict=True)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.config.end_to_end))
-        keypoints = outputs.pred_keypoints
-        xy_scale = pixel_scale(pixel_values, keypoints)[:2]
-        keypoints = torch.cat((keypoints[..., :2] * xy_scale, keypoints[..., 2:]), dim=-1).flatten(2)
-        return torch.cat((boxes, outputs.logits.sigmoid(), keypoints), dim=-1).transpose(1, 2)
+        return ultralytics_rows("pose", pixel_values, outputs, bool(self.config.end_to_end))

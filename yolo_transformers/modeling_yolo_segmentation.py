@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .network.heads import normalized_boxes, run_anchor_head, ultralytics_box_rows
+from .processing.batching import plain, size_groups
+from .network.heads import normalized_boxes, run_anchor_head
+from .network.ultralytics_rows import ultralytics_rows
 from .compat import configure_head
 from .configuration_yolo import YoloConfig
 from .modeling_yolo import YoloPreTrainedModel
@@ -112,6 +114,10 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
         Returns:
             :class:`YoloInstanceSegmentationOutput`.
         """
+        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
+            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
+                       for x in groups.inputs]
+            return self._merged(groups, outputs, return_dict)
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
@@ -126,7 +132,7 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             mask_coefficients=heads.raw["mask_coefficient"].transpose(1, 2),
             proto_masks=self._prototypes(head.proto, features),
         )
-        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The head's inference tensors exactly as Ultralytics computes them (used to prove conversion parity).
@@ -136,7 +142,6 @@ class YoloForInstanceSegmentation(YoloPreTrainedModel):
             or xyxy for the end-to-end branch), sigmoid class scores and mask coefficients; and
             `(batch_size, num_masks, height / 4, width / 4)` prototypes.
         """
+        pixel_values = plain(pixel_values)  # a processor's marked tensor: plain into the head's helpers
         outputs = self.forward(pixel_values, return_dict=True)
-        boxes = ultralytics_box_rows(pixel_values, outputs.pred_boxes, bool(self.config.end_to_end))
-        rows = torch.cat((boxes, outputs.logits.sigmoid(), outputs.mask_coefficients), dim=-1)
-        return rows.transpose(1, 2), outputs.proto_masks
+        return ultralytics_rows("segment", pixel_values, outputs, bool(self.config.end_to_end))

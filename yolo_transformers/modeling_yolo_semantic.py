@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
+from .processing.batching import size_groups
 from .modeling_yolo import YoloPreTrainedModel
+from .network.ultralytics_rows import ultralytics_rows
 from .loss.yolo_loss import task_loss
 
 __all__ = ["YoloForSemanticSegmentation", "YoloSemanticSegmenterOutput"]
@@ -83,6 +85,10 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
         Returns:
             :class:`YoloSemanticSegmenterOutput`.
         """
+        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
+            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
+                       for x in groups.inputs]
+            return self._merged(groups, outputs, return_dict)
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
@@ -96,8 +102,8 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
             loss_dict=loss_dict,
             logits=logits,
         )
-        return self._finish(output, features, output_hidden_states, return_dict, pixel_values)
+        return self._finish(output, features, output_hidden_states, return_dict)
 
     def ultralytics_outputs(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The head's inference tensor exactly as Ultralytics computes it: `(batch_size, num_labels, h / 8, w / 8)`."""
-        return self.forward(pixel_values, return_dict=True).logits
+        return ultralytics_rows("semantic", pixel_values, self.forward(pixel_values, return_dict=True), False)

@@ -114,6 +114,44 @@ def test_end_to_end_head_uses_ultralytics_e2e_loss(e2e_model):
     _assert_same_gradients(our_grads, reference_grads)
 
 
+@pytest.mark.parametrize("end_to_end", [False, True], ids=["classic-head", "end-to-end-head"])
+def test_training_forward_runs_the_head_once_with_the_inference_outputs(end_to_end, e2e_model):
+    """With labels, the head's training-form run feeds both the loss and ``logits``/``pred_boxes``: each branch's
+    convolutions run once (not a second inference pass), and the outputs equal a label-free forward's."""
+    from ultralytics.nn.tasks import yaml_model_load
+
+    if end_to_end:
+        model = e2e_model
+    else:
+        architecture = yaml_model_load("yolov8n.yaml")
+        architecture["nc"] = 2
+        torch.manual_seed(0)
+        model = YoloForObjectDetection(YoloConfig(architecture=architecture, stride=[8, 16, 32], image_size=64))
+    model.train()
+    head = model.model.model[-1]
+    pixel_values = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    labels = [{"class_labels": torch.tensor([0]), "boxes": torch.tensor([[0.4, 0.4, 0.3, 0.2]])},
+              {"class_labels": torch.tensor([1]), "boxes": torch.tensor([[0.6, 0.5, 0.2, 0.4]])}]
+    runs = {"one2many": 0, "one2one": 0}
+    hooks = [head.cv3[0].register_forward_hook(lambda *unused: runs.__setitem__("one2many", runs["one2many"] + 1))]
+    if end_to_end:
+        hooks.append(head.one2one_cv3[0].register_forward_hook(
+            lambda *unused: runs.__setitem__("one2one", runs["one2one"] + 1)))
+    state = copy.deepcopy(model.state_dict())
+    try:
+        with_labels = model(pixel_values, labels=labels)
+        counted = dict(runs)
+        model.load_state_dict(state)  # BatchNorm statistics moved: the label-free forward starts from the same
+        without = model(pixel_values)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert counted == {"one2many": 1, "one2one": int(end_to_end)}
+    assert with_labels.loss is not None and without.loss is None
+    torch.testing.assert_close(with_labels.logits, without.logits, rtol=0, atol=0)
+    torch.testing.assert_close(with_labels.pred_boxes, without.pred_boxes, rtol=0, atol=0)
+
+
 def test_end_to_end_schedule_moves_weight_to_one_to_one(e2e_model):
     from types import SimpleNamespace
 

@@ -28,7 +28,7 @@ import numpy as np
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from ..tasks import TASK_SPECS
-from .text import card_template, check_repo_id, markdown_cell
+from .text import card_template, check_repo_id
 from ..data.dense import decode_mask
 from ..data.metadata import YoloMetadata, read_metadata
 from ..data.report import ConversionReport

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .training_curves import has_training_curves, save_training_curves
-from ..errors import ConfigError, HubError
+from ..errors import ConfigError
 from ..tasks import TASK_SPECS
 from ..version import LIBRARY_TAG
 from .paths import dataset_label, public_path

@@ -17,7 +17,7 @@ import torch
 
 from .checkpoint import UltralyticsCheckpoint, load_checkpoint
 from ..configuration_yolo import YoloConfig
-from ..errors import WeightsError, YoloTransformersError
+from ..errors import WeightsError
 from .parity import ParityReport, verify_conversion
 from ..auto import model_class_for_task, processor_for_config
 

@@ -42,7 +42,8 @@ from .targets import (
     semantic_batch,
 )
 
-__all__ = ["task_loss", "ultralytics_loss", "training_hyperparameters", "get_criterion", "LOSS_NAMES"]
+__all__ = ["task_loss", "ultralytics_loss", "training_predictions", "training_hyperparameters", "get_criterion",
+           "LOSS_NAMES"]
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +125,12 @@ def _training_form(head: nn.Module) -> Iterator[None]:
         head.training = previous
 
 
-def _training_predictions(head: nn.Module, features: Sequence[torch.Tensor]) -> Any:
+def training_predictions(model: nn.Module, features: Sequence[torch.Tensor]) -> Any:
     """The head's training-form outputs (the dict Ultralytics' criteria read), as in ``DetectionModel.loss``.
 
     Args:
-        head: The Ultralytics head of ``model.model`` (not the fused inference twin: fusing an end-to-end head
-            drops its one-to-many branch, which the loss needs).
+        model: A ``YoloPreTrainedModel``; its Ultralytics head ``model.model.model[-1]`` runs (not the fused inference
+            twin's: fusing an end-to-end head drops its one-to-many branch, which the loss needs).
         features: Head inputs, one per level, each `(batch_size, C_i, H_i, W_i)`.
 
     Returns:
@@ -137,12 +138,13 @@ def _training_predictions(head: nn.Module, features: Sequence[torch.Tensor]) -> 
         end-to-end heads return ``{"one2many": {...}, "one2one": {...}}`` (the one-to-one branch reads detached
         features, as in Ultralytics' training).
     """
+    head = model.model.model[-1]
     with _training_form(head):
         return head(list(features))
 
 
 def ultralytics_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], batch: Mapping[str, torch.Tensor]
+    model: nn.Module, features: Sequence[torch.Tensor], batch: Mapping[str, torch.Tensor], predictions: Any = None
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Ultralytics' training loss of ``model`` on ``features`` for an Ultralytics-format ``batch``.
 
@@ -150,6 +152,8 @@ def ultralytics_loss(
         model: A ``YoloPreTrainedModel``.
         features: Head inputs, one per level, each `(batch_size, C_i, H_i, W_i)`.
         batch: Ultralytics batch (``batch_idx``, ``cls``, ``bboxes`` and the task's own keys).
+        predictions: :func:`training_predictions` of ``features`` when the caller already has them (the head then
+            does not run again).
 
     Returns:
         ``(loss, loss_dict)``: ``loss`` `()` is what Ultralytics' trainer back-propagates (its criterion's
@@ -157,7 +161,8 @@ def ultralytics_loss(
         ``cls``, ``dfl`` (or the task's components) to detached `()` per-image values.
     """
     criterion = get_criterion(model)
-    predictions = _training_predictions(model.model.model[-1], features)
+    if predictions is None:
+        predictions = training_predictions(model, features)
     total, items = criterion(predictions, dict(batch))
     if isinstance(items, Mapping):
         named = items.items()
@@ -195,7 +200,7 @@ _BATCH_BUILDERS: dict[str, Callable[[nn.Module, Any, torch.Tensor], dict[str, to
 
 
 def task_loss(
-    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor
+    model: nn.Module, features: Sequence[torch.Tensor], labels: Any, pixel_values: torch.Tensor, predictions: Any = None
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Ultralytics' training loss of a YOLO model of any task, for transformers-format ``labels``.
 
@@ -204,6 +209,7 @@ def task_loss(
         features: Head inputs, one per level, each `(batch_size, C_i, H_i, W_i)`.
         labels: The task's labels (one dict per image, or a tensor for classification, semantic and depth).
         pixel_values: `(batch_size, 3, height, width)` network input.
+        predictions: The head's :func:`training_predictions` of ``features``, if already computed.
 
     Returns:
         ``(loss, loss_dict)``: see :func:`ultralytics_loss` and the module docstring for the scale.
@@ -213,4 +219,4 @@ def task_loss(
     """
     batch = _BATCH_BUILDERS[model.config.task](model, labels, pixel_values)
     check_class_ids(batch, labels, int(model.config.num_labels))
-    return ultralytics_loss(model, features, batch)
+    return ultralytics_loss(model, features, batch, predictions)

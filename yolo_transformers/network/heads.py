@@ -40,18 +40,25 @@ class AnchorHeadOutputs:
     end_to_end: bool
 
 
-def run_anchor_head(head: nn.Module, features: list[torch.Tensor]) -> AnchorHeadOutputs:
+def run_anchor_head(head: nn.Module, features: list[torch.Tensor], trained: dict | None = None) -> AnchorHeadOutputs:
     """Run a ``Detect``-family head's inference branch on ``features``.
 
     Args:
         head: The Ultralytics head (``Segment``, ``Pose``, ``OBB``, ... ), configured by
             :func:`~yolo_transformers.network.architecture.configure_head`.
         features: Its input feature maps, one per level.
+        trained: The same head's training-form outputs on ``features`` (what the loss read), if it already ran:
+            its inference branch is taken from them instead of running the head again (same values; an end-to-end
+            head's one-to-one branch there reads detached features, as in Ultralytics' training).
 
     Returns:
         :class:`AnchorHeadOutputs`; anchors and strides are cached on the head for the input shape.
     """
     end_to_end = bool(head.end2end)
+    if trained is not None:
+        raw = trained.get("one2one" if end_to_end else "one2many", trained) if "one2one" in trained else trained
+        decoded = head._get_decode_boxes(raw)
+        return AnchorHeadOutputs(list(features), raw, decoded, end_to_end)
     branch = head.one2one if end_to_end else head.one2many
     raw = head.forward_head(features, **branch)
     decoded = head._get_decode_boxes(raw)

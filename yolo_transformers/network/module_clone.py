@@ -8,12 +8,8 @@ independent copy (same classes, attributes, parameter and buffer values) in unde
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import threading
-import types
 from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any
 
 import torch

@@ -19,13 +19,15 @@ one that was itself dropped. The IoU comes from Ultralytics' public ``batch_prob
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 import torchvision
 
 __all__ = ["KeptDetections", "non_max_suppression", "end_to_end_topk", "E2E_MIN_CANDIDATES", "nms_candidates",
-           "empty_detections", "check_thresholds", "rotated_non_max_suppression"]
+           "empty_detections", "check_thresholds", "rotated_non_max_suppression",
+           "non_max_suppression_from_logits"]
 
 E2E_MIN_CANDIDATES = 300
 """Ultralytics' predictor asks end-to-end heads for at least this many top-k candidates before filtering."""
@@ -146,6 +148,44 @@ def non_max_suppression(
     """
     return _per_image(_nms_one_image, scores, boxes, "boxes", 4, conf_threshold, iou_threshold, max_det, agnostic,
                       max_nms, max_wh)
+
+
+def non_max_suppression_from_logits(
+    logits: torch.Tensor,
+    boxes: torch.Tensor,
+    conf_threshold: float,
+    *settings: Any,
+    nms: Callable[..., list[KeptDetections]] = non_max_suppression,
+) -> list[KeptDetections]:
+    """``nms(logits.sigmoid(), boxes, conf_threshold, *settings)``, with the sigmoid computed only for the anchors
+    that can pass the threshold.
+
+    Sigmoid is monotonic, so an anchor's best class probability is the sigmoid of its best logit: the anchors whose
+    best probability exceeds ``conf_threshold`` (the ones :func:`nms_candidates` keeps) are found with one max over
+    the logits, and only their rows get the sigmoid and enter ``nms``, in the same (ascending anchor) order. The
+    detections are those of ``nms`` on the full probabilities; the work is one pass over ``(B, A, C)`` instead of
+    three.
+
+    Args:
+        logits: ``(B, A, C)`` raw class logits.
+        boxes: ``(B, A, D)`` boxes as ``nms`` takes them.
+        conf_threshold: Keep anchors whose best probability is strictly greater than this.
+        *settings: ``nms``'s further positional arguments (IoU threshold, max_det, agnostic, ...).
+        nms: :func:`non_max_suppression` or :func:`rotated_non_max_suppression`.
+
+    Returns:
+        One :class:`KeptDetections` per image, indices into the full ``A`` anchors.
+    """
+    if logits.ndim != 3 or boxes.ndim != 3 or boxes.shape[:2] != logits.shape[:2]:
+        return nms(logits.sigmoid(), boxes, conf_threshold, *settings)  # its shape check names the problem
+    check_thresholds(conf_threshold)
+    best = logits.amax(-1).sigmoid()  # (B, A)
+    results = []
+    for image_logits, image_boxes, image_best in zip(logits, boxes, best):
+        anchors = (image_best > conf_threshold).nonzero().view(-1)
+        kept = nms(image_logits[anchors].sigmoid()[None], image_boxes[anchors][None], conf_threshold, *settings)[0]
+        results.append(KeptDetections(anchors[kept.indices], kept.scores, kept.labels))
+    return results
 
 
 def _topk_candidates(scores: torch.Tensor, k: int, agnostic: bool) -> tuple[torch.Tensor, ...]:

@@ -65,7 +65,7 @@ class DensePostProcessing:
         input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         maps = []
         for i in range(batch):
-            scores = logits[i : i + 1]
+            scores = self._own_map(logits[i : i + 1], i, input_sizes[i], outputs)  # a mixed batch's padding cut
             if tuple(scores.shape[-2:]) != tuple(input_sizes[i]):
                 scores = F.interpolate(scores, size=input_sizes[i], mode="bilinear", align_corners=False)
             if originals is not None:
@@ -105,7 +105,7 @@ class DensePostProcessing:
         input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         results = []
         for i in range(batch):
-            maps = depth[i][None, None]
+            maps = self._own_map(depth[i][None, None], i, input_sizes[i], outputs)  # a mixed batch's padding cut
             maps = F.interpolate(maps, size=input_sizes[i], mode="bilinear", align_corners=True)
             if originals is not None:
                 if not getattr(self, "scale_fill", False):  # a letterboxed input: cut the padding away first

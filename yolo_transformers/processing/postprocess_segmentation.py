@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from .geometry import output_field
@@ -59,7 +60,10 @@ def _segmentation_map(
     masks: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, overlap_mask_area_threshold: float
 ) -> tuple[torch.Tensor, list[dict[str, Any]]]:
     """One ``(H, W)`` int64 map (-1 = background, else the instance's row index) and its ``segments_info``."""
-    segmentation = torch.full(masks.shape[1:], -1, dtype=torch.int64, device=masks.device)
+    if masks.device.type == "cpu":  # one memory-bound fill: numpy's single thread, not a torch parallel region that
+        segmentation = torch.from_numpy(np.full(masks.shape[1:], -1, dtype=np.int64))  # waits on a busy second core
+    else:
+        segmentation = torch.full(masks.shape[1:], -1, dtype=torch.int64, device=masks.device)
     segments = []
     for index in range(len(masks)):  # rows are ordered by descending score: better instances claim pixels first
         mask = masks[index].bool()
@@ -132,7 +136,8 @@ class InstanceSegmentationPostProcessing:
             size = input_sizes[i] if originals is None else originals[i]
             if originals is not None:
                 det_boxes = scale_boxes_to_original(det_boxes, input_sizes[i], originals[i])
-            protos, coeffs = _with_threshold(prototypes[i], coefficients[i][det.indices], mask_threshold)
+            own_protos = self._own_map(prototypes[i], i, input_sizes[i], outputs)  # a mixed batch's padding cut away
+            protos, coeffs = _with_threshold(own_protos, coefficients[i][det.indices], mask_threshold)
             masks = _assemble_masks(protos, coeffs, det_boxes, size, originals is not None)
             present = masks.flatten(1).amax(1) > 0
             scores, labels = det.scores[present], det.labels[present]

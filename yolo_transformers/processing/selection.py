@@ -18,7 +18,7 @@ import torch
 
 from .geometry import cxcywh_to_xyxy, output_field, size_pairs, stretch_geometry
 from .letterbox import LetterboxGeometry, compute_letterbox, network_input_shape
-from .nms import KeptDetections, end_to_end_topk, non_max_suppression
+from .nms import KeptDetections, end_to_end_topk, non_max_suppression, non_max_suppression_from_logits
 
 __all__ = ["DetectionSelection"]
 
@@ -44,6 +44,11 @@ class SelectedBoxes:
     input_sizes: list[tuple[int, int]]
     originals: list[tuple[int, int]] | None
     kept: list[KeptDetections]
+
+
+def _reported(outputs: Any, key: str) -> Any:
+    """A field the model adds to its outputs only for some batches (``input_size``, ``padded_input_size``), or None."""
+    return outputs.get(key) if isinstance(outputs, Mapping) else getattr(outputs, key, None)
 
 
 class DetectionSelection:
@@ -117,32 +122,53 @@ class DetectionSelection:
         agnostic_nms: bool | None,
         end_to_end: bool | None,
         nms: Callable[..., list[KeptDetections]] = non_max_suppression,
+        from_logits: bool = False,
     ) -> list[KeptDetections]:
-        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k."""
+        """Resolve defaults and dispatch to ``nms`` (axis-aligned by default, or rotated) or end-to-end top-k.
+
+        ``scores`` are probabilities, or raw logits with ``from_logits`` (NMS then computes the sigmoid only for
+        anchors that can pass the threshold: :func:`~yolo_transformers.processing.nms.non_max_suppression_from_logits`).
+        """
         conf = self.conf_threshold if threshold is None else float(threshold)
         limit = self.max_det if max_det is None else int(max_det)
         agnostic = self.agnostic_nms if agnostic_nms is None else bool(agnostic_nms)
         if self.end_to_end if end_to_end is None else end_to_end:
-            return end_to_end_topk(scores, conf, limit, agnostic)
+            return end_to_end_topk(scores.sigmoid() if from_logits else scores, conf, limit, agnostic)
         iou = self.iou_threshold if iou_threshold is None else float(iou_threshold)
+        if from_logits:
+            return non_max_suppression_from_logits(scores, boxes, conf, iou, limit, agnostic, nms=nms)
         return nms(scores, boxes, conf, iou, limit, agnostic)
 
     def _input_sizes(
         self, batch: int, originals: list[tuple[int, int]] | None, input_size: Sequence[int] | None,
         outputs: Any = None,
     ) -> list[tuple[int, int]]:
-        """Network input ``(height, width)`` per image: given, reported by the model (``outputs.input_size``, for
-        a batch letterboxed to one shared shape by a pipeline's collate), derived from original sizes, or the full
+        """Network input ``(height, width)`` per image: given, reported by the model (``outputs.input_size`` `(B, 2)`,
+        each image's own input in a batch of mixed letterbox shapes), derived from original sizes, or the full
         shape."""
-        reported = outputs.get("input_size") if isinstance(outputs, Mapping) else getattr(outputs, "input_size", None)
+        reported = _reported(outputs, "input_size")
         if input_size is None and reported is not None:
-            input_size = [int(v) for v in torch.as_tensor(reported).reshape(-1, 2)[0]]
+            rows = [(int(h), int(w)) for h, w in torch.as_tensor(reported).reshape(-1, 2).tolist()]
+            return rows if len(rows) == batch else rows[:1] * batch
         if input_size is not None:
             height, width = (int(s) for s in input_size)
             return [(height, width)] * batch
         if originals is not None:
             return [g.input_size for g in self.letterbox_geometry(originals)]
         return [self.letterbox_shape()] * batch
+
+    @staticmethod
+    def _own_map(maps: torch.Tensor, index: int, input_size: Sequence[int], outputs: Any) -> torch.Tensor:
+        """``(..., h, w)`` dense output of image ``index`` cut to that image's own input (``input_size``) when the
+        model padded it into a batch of mixed letterbox shapes (``outputs.padded_input_size``), else as is."""
+        padded = _reported(outputs, "padded_input_size")
+        if padded is None:
+            return maps
+        rows = torch.as_tensor(padded).reshape(-1, 2)
+        padded_h, padded_w = (int(v) for v in rows[index if len(rows) > index else 0])
+        height = maps.shape[-2] * int(input_size[0]) // padded_h
+        width = maps.shape[-1] * int(input_size[1]) // padded_w
+        return maps[..., :height, :width].contiguous()
 
     def _decode_and_select(
         self, outputs: Any, expected: str, threshold: float | None, target_sizes: Any, input_size: Sequence[int] | None,
@@ -155,5 +181,6 @@ class DetectionSelection:
         originals = None if target_sizes is None else size_pairs(target_sizes, batch)
         input_sizes = self._input_sizes(batch, originals, input_size, outputs)
         boxes = cxcywh_to_xyxy(pred_boxes, input_sizes)
-        kept = self._select(logits.sigmoid(), boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end)
+        kept = self._select(logits, boxes, threshold, iou_threshold, max_det, agnostic_nms, end_to_end,
+                            from_logits=True)
         return SelectedBoxes(pred_boxes, boxes, input_sizes, originals, kept)

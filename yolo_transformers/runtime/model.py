@@ -24,6 +24,8 @@ from transformers.utils import ModelOutput, cached_file
 
 from ..configuration_yolo import YoloConfig
 from ..errors import ExportError, TaskMismatchError
+from ..network.ultralytics_rows import ultralytics_rows
+from ..processing.batching import plain, size_groups
 from .backends import GRAPH_FILES, RuntimeSession, check_runtime, open_session
 
 __all__ = ["YoloRuntimeModel", "output_fields", "load_runtime_model"]
@@ -96,7 +98,9 @@ class YoloRuntimeModel(PreTrainedModel):
 
         Returns:
             The task's output dataclass, e.g. ``YoloObjectDetectionOutput`` with ``logits`` `(B, anchors, classes)`
-            and ``pred_boxes`` `(B, anchors, 4)` normalised ``(cx, cy, w, h)``.
+            and ``pred_boxes`` `(B, anchors, 4)` normalised ``(cx, cy, w, h)``. A batch of images of different
+            letterbox shapes runs as one graph call per shape, padded back together as the PyTorch model does
+            (:mod:`yolo_transformers.processing.batching`).
         """
         if labels is not None or output_hidden_states:
             raise ExportError(f"The {self.runtime} model only predicts (no labels, no hidden_states); load the "
@@ -104,9 +108,19 @@ class YoloRuntimeModel(PreTrainedModel):
         if pixel_values.ndim != 4:
             raise ValueError(f"pixel_values must be (batch_size, channels, height, width), got shape "
                              f"{tuple(pixel_values.shape)}; prepare images with the model's image processor.")
-        arrays = self.session.run(pixel_values.detach().to("cpu", torch.float32).numpy())
-        output = self.output_class(**{name: torch.from_numpy(value) for name, value in arrays.items()})
+        if (groups := size_groups(pixel_values)) is not None:  # mixed letterbox shapes: one graph run per shape
+            output = groups.merge([self.forward(x, return_dict=True) for x in groups.inputs])
+        else:
+            arrays = self.session.run(plain(pixel_values).detach().to("cpu", torch.float32).numpy())
+            output = self.output_class(**{name: torch.from_numpy(value) for name, value in arrays.items()})
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
+
+    def ultralytics_outputs(self, pixel_values: torch.Tensor) -> Any:
+        """The head's inference tensors in Ultralytics' layout, as the PyTorch model's ``ultralytics_outputs``
+        returns them (what ``evaluate`` feeds Ultralytics' validators); shapes in
+        :func:`~yolo_transformers.network.ultralytics_rows.ultralytics_rows`."""
+        outputs = self.forward(pixel_values, return_dict=True)
+        return ultralytics_rows(self.config.task, pixel_values, outputs, bool(self.config.end_to_end))
 
     def save_pretrained(self, *args: Any, **kwargs: Any) -> None:
         """Not supported: export from the PyTorch model (``model.export``), which writes the folder."""

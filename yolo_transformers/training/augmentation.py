@@ -137,16 +137,17 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _load_image(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
+    def _load_image(self, index: int, row: Mapping[str, Any] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
         """Row ``index``'s image as Ultralytics' ``load_image`` gives it for training (BGR, long side ``imgsz``, or
         the short side with :attr:`resize_short`), kept in a bounded RAM cache as Ultralytics keeps recently loaded
-        images for mosaic."""
+        images for mosaic. ``row``: the row when the caller has already read it (a row read decodes its image)."""
         import cv2
 
         cached = self._images.get(index)
         if cached is not None:
             return cached
-        image = np.ascontiguousarray(to_rgb_array(self.rows[index]["image"])[..., ::-1])  # BGR, as cv2.imread
+        row = self.rows[index] if row is None else row
+        image = np.ascontiguousarray(to_rgb_array(row["image"])[..., ::-1])  # BGR, as cv2.imread
         h0, w0 = image.shape[:2]
         ratio = self.imgsz / (min(h0, w0) if self.resize_short else max(h0, w0))
         if ratio != 1 and self.resize_short:  # Ultralytics' load_image(resize_short=True)
@@ -165,9 +166,11 @@ class AugmentedDetectionDataset(torch.utils.data.Dataset):
         from ultralytics.utils.instance import Instances
 
         index = int(index)
-        image, (h0, w0) = self._load_image(index)
-        objects = self.rows[index]["objects"] if index not in self._objects else self._objects[index]
-        self._objects[index] = objects
+        objects, row = self._objects.get(index), None
+        if objects is None:  # one row read for both: reading a row decodes its image
+            row = self.rows[index]
+            objects = self._objects[index] = row["objects"]
+        image, (h0, w0) = self._load_image(index, row)
         boxes = np.asarray(objects["bbox"], dtype=np.float32).reshape(-1, 4)
         xywh = np.concatenate((boxes[:, :2] + boxes[:, 2:] / 2, boxes[:, 2:]), axis=1) / np.float32([w0, h0, w0, h0])
         classes = np.asarray(objects["category"], dtype=np.float32).reshape(-1, 1)

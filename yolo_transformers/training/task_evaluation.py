@@ -181,7 +181,7 @@ def evaluate_task(
     args = {"iou": iou_threshold, "max_det": max_det, "batch": batch_size}
     if conf_threshold is not None:
         args["conf"] = conf_threshold
-    end2end = bool(getattr(model.model.model[-1], "end2end", False)) and TASK_SPECS[task].parity == "detections"
+    end2end = bool(model.config.end_to_end) and TASK_SPECS[task].parity == "detections"  # the head runs config's
     batches = _Batches(model, processor, meta, image_size)
     was_training = model.training
     model.eval()

@@ -31,7 +31,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 from transformers import TrainerCallback
 
 from ..errors import DatasetFormatError, UnsupportedTaskError
