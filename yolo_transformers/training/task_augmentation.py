@@ -107,7 +107,10 @@ class AugmentedTaskDataset(AugmentedDetectionDataset):
         from ultralytics.utils.instance import Instances
 
         index = int(index)
-        image, (h0, w0) = self._load_image(index)
+        objects = self._objects.get(index) if self.column is None else None
+        # One row read (it decodes the image) serves the image and the labels; none when both are cached.
+        row = self.rows[index] if self.column is not None or objects is None else None
+        image, (h0, w0) = self._load_image(index, row)
         height, width = image.shape[:2]
         label: dict[str, Any] = {
             "im_file": f"row-{index}", "img": image.copy(), "ori_shape": (h0, w0), "resized_shape": (height, width),
@@ -117,14 +120,13 @@ class AugmentedTaskDataset(AugmentedDetectionDataset):
             label["cls"] = np.zeros(0, dtype=np.float32)
             label["instances"] = Instances(np.zeros((0, 4), np.float32), np.zeros((0, 1000, 2), np.float32), None,
                                            bbox_format="xywh", normalized=True)  # fmt: skip
-            target = self._dense_target(self.rows[index][self.column], index)
+            target = self._dense_target(row[self.column], index)
             if target.shape[:2] != (height, width):
                 target = cv2.resize(target, (width, height), interpolation=cv2.INTER_NEAREST)
             label["semantic_mask" if self.task == "semantic" else "depth"] = target
             return label
-        objects = self._objects.get(index)
         if objects is None:
-            objects = self._objects[index] = self.rows[index]["objects"]
+            objects = self._objects[index] = row["objects"]
         label["cls"] = np.asarray(objects.get("category") or [], dtype=np.float32).reshape(-1, 1)
         label["instances"] = self._instances(objects, (h0, w0), index, len(label["cls"]))
         return label
