@@ -9,6 +9,7 @@ import copy
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,7 +23,7 @@ from .compat import configure_head, fuse_quietly
 from .network.architecture import build_network
 from .network.checkpointing import checkpointed_call
 from .network.twin_cache import TwinCache, state_key, state_tensors
-from .processing.batching import SizeGroups, plain, size_groups
+from .processing.batching import plain, size_groups
 from .network.bias_priors import BIAS_PRIOR, attach_bias_priors
 from .configuration_yolo import YoloConfig
 from .errors import TaskMismatchError
@@ -287,13 +288,19 @@ class YoloPreTrainedModel(StrictLoadingMixin, PreTrainedModel):
             output["hidden_states"] = tuple(features)
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
-    def _merged(self, groups: SizeGroups, outputs: list[ModelOutput], return_dict: bool | None) -> ModelOutput | tuple:
-        """The end of a forward over a batch of mixed letterbox shapes: each shape's outputs padded into one batch.
+    def _forward_per_shape(
+        self, pixel_values: torch.Tensor, labels: Any, output_hidden_states: bool | None, return_dict: bool | None
+    ) -> ModelOutput | tuple | None:
+        """The forward of a batch of mixed letterbox shapes, None for any other batch.
 
-        ``outputs`` are the forwards of ``groups.inputs`` (one network call per shape, so every image gets exactly
-        the input it gets alone); the result adds ``input_size`` and ``padded_input_size`` `(B, 2)` (see
-        :mod:`yolo_transformers.processing.batching`).
+        The forward runs once per shape on ``size_groups(pixel_values, labels).inputs`` (one network call per shape,
+        so every image gets exactly the input it gets alone) and the outputs are padded into one batch, with
+        ``input_size`` and ``padded_input_size`` `(B, 2)` added (see :mod:`yolo_transformers.processing.batching`).
         """
+        groups = size_groups(pixel_values, labels)
+        if groups is None:
+            return None
+        outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True) for x in groups.inputs]
         output = groups.merge(outputs)
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
@@ -342,10 +349,8 @@ class YoloForObjectDetection(YoloPreTrainedModel):
         Returns:
             :class:`YoloObjectDetectionOutput`.
         """
-        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
-            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
-                       for x in groups.inputs]
-            return self._merged(groups, outputs, return_dict)
+        if (merged := self._forward_per_shape(pixel_values, labels, output_hidden_states, return_dict)) is not None:
+            return merged  # mixed letterbox shapes: one network call per shape
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = trained = None
         if labels is not None:

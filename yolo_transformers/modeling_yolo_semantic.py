@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import ModelOutput
 
-from .processing.batching import size_groups
 from .modeling_yolo import YoloPreTrainedModel
 from .network.ultralytics_rows import ultralytics_rows
 from .loss.yolo_loss import task_loss
@@ -85,10 +84,8 @@ class YoloForSemanticSegmentation(YoloPreTrainedModel):
         Returns:
             :class:`YoloSemanticSegmenterOutput`.
         """
-        if (groups := size_groups(pixel_values, labels)) is not None:  # mixed letterbox shapes: one call per shape
-            outputs = [self.forward(x, output_hidden_states=output_hidden_states, return_dict=True)
-                       for x in groups.inputs]
-            return self._merged(groups, outputs, return_dict)
+        if (merged := self._forward_per_shape(pixel_values, labels, output_hidden_states, return_dict)) is not None:
+            return merged  # mixed letterbox shapes: one network call per shape
         network, pixel_values, features = self._run_network(pixel_values)
         loss = loss_dict = None
         if labels is not None:
